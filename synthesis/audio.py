@@ -1,0 +1,337 @@
+"""Signal-level audio helpers for rendered narration: trim, loudness, resampling, pitch, files.
+
+Everything works on float32 mono numpy arrays in [-1, 1] plus an explicit sample rate, and every
+function is pure (the only module state is the cached path of the bundled ffmpeg binary).
+Files are written atomically so a visitor's player never sees a half-written WAV or MP3.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import re
+import secrets
+import subprocess
+import wave
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pyloudnorm
+import soundfile
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import resample_poly
+
+MIN_RATE, MAX_RATE = 16000, 48000
+MP3_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
+OVERSAMPLE = 4  # BS.1770-4 true-peak meter: 4x oversampling (under-reads by < 0.5 dB at 48 kHz)
+VAD_FLOOR_DB = -80.0  # frames quieter than this are never speech, however quiet the clip is
+BLOCK_S = 0.4  # BS.1770 gating block: pyloudnorm refuses shorter input
+LIMITER_ATTACK_S = 0.010  # gain starts falling this long before a peak (look-ahead)
+LIMITER_HOLD_S = 0.030  # and stays down this long around it, so it does not flutter per pitch period
+LIMITER_MARGIN_DB = 0.1  # aim slightly under the ceiling: smoothing the gain creates tiny new peaks
+LOUDNESS_TOLERANCE_LU = 0.05
+MAX_MAKEUP_PASSES = 6
+
+
+def _db(x: float) -> float:
+    return 20.0 * math.log10(x) if x > 0 else -math.inf
+
+
+def _mono32(samples: np.ndarray) -> np.ndarray:
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise ValueError(f"expected mono samples (1-D array), got shape {samples.shape}")
+    return samples
+
+
+def silence(ms: float, sample_rate: int) -> np.ndarray:
+    return np.zeros(max(0, round(ms * sample_rate / 1000.0)), dtype=np.float32)
+
+
+# --- trimming ---------------------------------------------------------------------------------
+
+def _frames(samples: np.ndarray, frame: int) -> np.ndarray:
+    """Non-overlapping frames; the last partial frame is zero-padded so no sample is ignored."""
+    padded = np.pad(samples, (0, -len(samples) % frame))
+    return padded.reshape(-1, frame)
+
+
+def _rms_db(frames: np.ndarray) -> np.ndarray:
+    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=-1))
+    with np.errstate(divide="ignore"):
+        return 20.0 * np.log10(rms)
+
+
+def find_speech_bounds(
+    samples: np.ndarray, sample_rate: int, threshold_db: float = -45.0, frame_ms: float = 10, keep_ms: float = 40
+) -> tuple[int, int]:
+    """Sample range [start, end) from the first to the last voiced frame, widened by keep_ms.
+
+    A frame is voiced when its RMS is within ``threshold_db`` of the loudest frame (relative, so
+    a quietly rendered clip is trimmed exactly like a loud one) and above VAD_FLOOR_DB dBFS (so
+    dither or encoder noise in an otherwise silent clip is not mistaken for speech).
+    Returns (0, 0) when nothing is voiced.
+    """
+    samples = _mono32(samples)
+    frame = max(1, round(frame_ms * sample_rate / 1000.0))
+    if len(samples) == 0:
+        return 0, 0
+    level = _rms_db(_frames(samples, frame))
+    loudest = level.max()
+    voiced = np.flatnonzero(level >= max(loudest + threshold_db, VAD_FLOOR_DB))
+    if len(voiced) == 0:
+        return 0, 0
+    keep = round(keep_ms * sample_rate / 1000.0)
+    start = max(0, voiced[0] * frame - keep)
+    end = min(len(samples), (voiced[-1] + 1) * frame + keep)
+    return int(start), int(end)
+
+
+def trim_silence(samples: np.ndarray, sample_rate: int, **vad) -> tuple[np.ndarray, int]:
+    """Drop leading and trailing silence (pauses inside stay); returns (trimmed, start offset)."""
+    samples = _mono32(samples)
+    start, end = find_speech_bounds(samples, sample_rate, **vad)
+    return samples[start:end].copy(), start
+
+
+# --- loudness -----------------------------------------------------------------------------------
+
+def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
+    """BS.1770 integrated loudness (LUFS); -inf for silence.
+
+    Clips shorter than one 400 ms block are tiled up to block length rather than zero-padded:
+    the repeated clip has the clip's own mean energy, while padding would dilute it.
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    if len(samples) == 0 or not np.any(samples):
+        return -math.inf
+    need = math.ceil(BLOCK_S * sample_rate) + 1
+    if len(samples) < need:
+        samples = np.tile(samples, math.ceil(need / len(samples)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyloudnorm warns on clipping input; we measure anyway
+        return float(pyloudnorm.Meter(sample_rate).integrated_loudness(samples))
+
+
+def _sample_peaks(samples: np.ndarray) -> np.ndarray:
+    """Per input sample, the largest |value| at it or on the way to the next sample (4x oversampled)."""
+    x = np.asarray(samples, dtype=np.float64)
+    between = np.abs(resample_poly(x, OVERSAMPLE, 1)).reshape(-1, OVERSAMPLE).max(axis=1)
+    return np.maximum(np.abs(x), between)
+
+
+def true_peak_dbfs(samples: np.ndarray, sample_rate: int) -> float:
+    """Peak of the 4x oversampled signal in dBTP; -inf for silence. (Rate kept for symmetry.)"""
+    if len(samples) == 0:
+        return -math.inf
+    return _db(float(_sample_peaks(samples).max()))
+
+
+def _limit(samples: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
+    """Look-ahead peak limiter: a smooth gain envelope that dips only around over-ceiling peaks.
+
+    ``need`` is the gain each sample requires. A centred running minimum (width 2*(attack+hold))
+    spreads each dip so it is held over neighbouring pitch periods, then two running means (each
+    +-attack/2) turn the steps into triangular ramps. Because the smoothing reaches no further
+    than the minimum did, the gain at every peak is still <= what that peak needs.
+    """
+    need = np.minimum(1.0, ceiling / np.maximum(_sample_peaks(samples), 1e-12))
+    if need.min() >= 1.0:
+        return samples
+    attack = max(1, round(LIMITER_ATTACK_S * sample_rate))
+    hold = round(LIMITER_HOLD_S * sample_rate)
+    gain = minimum_filter1d(need, size=2 * (attack + hold) + 1, mode="nearest")
+    half = attack // 2
+    for _ in range(2):
+        gain = uniform_filter1d(gain, size=2 * half + 1, mode="nearest")
+    return (samples * gain).astype(np.float32)
+
+
+def normalize_loudness(
+    samples: np.ndarray, sample_rate: int, target_lufs: float = -16.0, true_peak_dbfs: float = -1.0
+) -> np.ndarray:
+    """Gain to ``target_lufs`` integrated loudness with the true peak kept <= ``true_peak_dbfs``.
+
+    Peaks that the gain pushes over the ceiling are limited locally (see _limit) instead of
+    turning the whole clip down, which would miss the target. Limiting removes a little
+    loudness, so the gain is re-measured and corrected for a few passes. Silence is returned as is.
+    """
+    samples = _mono32(samples)
+    loudness = integrated_lufs(samples, sample_rate)
+    if not math.isfinite(loudness):
+        return samples.copy()
+    ceiling = 10.0 ** ((true_peak_dbfs - LIMITER_MARGIN_DB) / 20.0)
+    gain_db = target_lufs - loudness
+    for _ in range(MAX_MAKEUP_PASSES):
+        out = _limit(samples * np.float32(10.0 ** (gain_db / 20.0)), sample_rate, ceiling)
+        error = target_lufs - integrated_lufs(out, sample_rate)
+        if abs(error) <= LOUDNESS_TOLERANCE_LU:
+            break
+        gain_db += error
+    # Last resort for the tiny overshoot gain smoothing can leave: costs at most a fraction of a dB.
+    over = _db(float(_sample_peaks(out).max())) - true_peak_dbfs
+    if over > 0:
+        out = out * np.float32(10.0 ** (-over / 20.0))
+    return out.astype(np.float32)
+
+
+# --- rate and pitch -----------------------------------------------------------------------------
+
+def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    for rate in (sr_in, sr_out):
+        if not MIN_RATE <= rate <= MAX_RATE:
+            raise ValueError(f"unsupported sample rate {rate} Hz: use {MIN_RATE}-{MAX_RATE} Hz")
+    samples = _mono32(samples)
+    if sr_in == sr_out:
+        return samples.copy()
+    g = math.gcd(sr_in, sr_out)
+    return resample_poly(samples, sr_out // g, sr_in // g).astype(np.float32)
+
+
+def _cmnd(frames: np.ndarray, width: int, max_lag: int) -> np.ndarray:
+    """YIN's cumulative-mean-normalised difference per frame; column i is lag i+1."""
+    # d(tau) = sum_{j<width} (x_j - x_{j+tau})^2 = E(0) + E(tau) - 2 r(tau), r via one FFT product
+    n_fft = 1 << (frames.shape[1] + width).bit_length()
+    corr = np.fft.irfft(np.conj(np.fft.rfft(frames[:, :width], n_fft)) * np.fft.rfft(frames, n_fft), n_fft)
+    energy = np.pad(np.cumsum(np.square(frames), axis=1), ((0, 0), (1, 0)))
+    window_energy = energy[:, width : width + max_lag + 1] - energy[:, : max_lag + 1]
+    diff = np.maximum(window_energy[:, :1] + window_energy - 2.0 * corr[:, : max_lag + 1], 0.0)[:, 1:]
+    lags = np.arange(1, max_lag + 1)
+    return diff * lags / np.maximum(np.cumsum(diff, axis=1), 1e-12)
+
+
+def median_f0(
+    samples: np.ndarray, sample_rate: int, fmin: float = 70.0, fmax: float = 500.0
+) -> float:
+    """Median fundamental frequency (Hz) over voiced frames, YIN-style; nan if nothing is voiced.
+
+    Each frame's cumulative-mean-normalised difference function is searched for the first dip
+    under 0.15 (YIN's rule: the first dip is the period, later ones are its multiples), refined
+    by parabolic interpolation. Frames more than 30 dB under the loudest, or with no dip under
+    0.35, count as unvoiced.
+    """
+    x = _mono32(samples).astype(np.float64)
+    max_lag = math.ceil(sample_rate / fmin)
+    min_lag = max(2, math.floor(sample_rate / fmax))
+    width = max_lag  # the integration window must hold at least one period of fmin
+    hop = max(1, round(0.01 * sample_rate))
+    if len(x) < width + max_lag + 1:
+        return math.nan
+    frames = np.lib.stride_tricks.sliding_window_view(x, width + max_lag + 1)[::hop]
+    level = _rms_db(frames)
+    frames = frames[level >= max(level.max() - 30.0, VAD_FLOOR_DB)]
+    chunks = [_cmnd(frames[i : i + 512], width, max_lag) for i in range(0, len(frames), 512)]  # bounds memory
+    cmnd = np.concatenate(chunks) if chunks else np.empty((0, max_lag))
+    f0s = []
+    for row in cmnd:
+        search = row[min_lag - 1 :]
+        below = np.flatnonzero(search < 0.15)
+        i = (below[0] if len(below) else int(np.argmin(search))) + min_lag - 1
+        while i + 1 < len(row) and row[i + 1] < row[i]:
+            i += 1  # walk down to the bottom of the dip
+        if row[i] > 0.35:
+            continue
+        shift = 0.0
+        if 0 < i < len(row) - 1:
+            a, b, c = row[i - 1], row[i], row[i + 1]
+            if a - 2 * b + c > 0:
+                shift = 0.5 * (a - c) / (a - 2 * b + c)
+        f0s.append(sample_rate / (i + 1 + shift))
+    return float(np.median(f0s)) if f0s else math.nan
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+def to_pcm16(samples: np.ndarray) -> bytes:
+    """Little-endian 16-bit PCM; out-of-range samples are clipped, not wrapped."""
+    scaled = np.round(np.clip(_mono32(samples), -1.0, 1.0) * 32767.0)
+    return scaled.astype("<i2").tobytes()
+
+
+@functools.cache
+def ffmpeg_exe() -> str:
+    """The ffmpeg bundled with imageio-ffmpeg: the servers have no system ffmpeg on PATH."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@contextlib.contextmanager
+def _atomic_write(path: Path | str) -> Iterator[BinaryIO]:
+    """Yield a temp file next to ``path``; on success fsync and rename it over ``path``.
+
+    The rename is atomic on one filesystem, so readers see the old file or the complete new one;
+    on any error the temp file is removed and an existing ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.open with 0o666 lets the umask decide permissions (mkstemp would force 0600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # persist the rename itself; not possible on every OS
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_wav(path: Path | str, samples: np.ndarray, sample_rate: int) -> None:
+    """Mono 16-bit PCM WAV, written atomically (parent directories are created)."""
+    pcm = to_pcm16(samples)
+    with _atomic_write(path) as fh, wave.open(fh, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(pcm)
+
+
+def write_mp3(path: Path | str, samples: np.ndarray, sample_rate: int, bitrate: str = "96k") -> None:
+    """Mono MP3 via pydub + bundled ffmpeg, written atomically.
+
+    The rate is kept when MP3 supports it, otherwise resampled up to the next MP3 rate.
+    The segment is built from raw PCM so pydub never needs ffprobe.
+    """
+    with warnings.catch_warnings():
+        # pydub warns at import that PATH has no ffmpeg (we pass our own) and that audioop is deprecated
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from pydub import AudioSegment
+
+    if sample_rate not in MP3_RATES:
+        target = next((r for r in MP3_RATES if r >= sample_rate), MP3_RATES[-1])
+        samples, sample_rate = resample(samples, sample_rate, target), target
+    segment = AudioSegment(data=to_pcm16(samples), sample_width=2, frame_rate=sample_rate, channels=1)
+    segment.converter = ffmpeg_exe()  # per instance, so pydub's class-wide setting is left alone
+    with _atomic_write(path) as fh:
+        segment.export(fh, format="mp3", bitrate=bitrate)
+
+
+def decode(path: Path | str) -> tuple[np.ndarray, int]:
+    """Read an audio file as (float32 mono samples, sample rate); MP3 goes through ffmpeg."""
+    path = Path(path)
+    if path.suffix.lower() != ".mp3":
+        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        return data.mean(axis=1).astype(np.float32), int(rate)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-vn", "-ac", "1", "-f", "f32le", "-"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    # No ffprobe either: the input stream's rate is the first "NNNN Hz" in ffmpeg's own report.
+    found = re.search(rb"Audio: .*?(\d+) Hz", proc.stderr)
+    if proc.returncode != 0 or not found:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"ffmpeg could not decode {path}: {' / '.join(tail)}")
+    return np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32), int(found.group(1))
