@@ -3,28 +3,22 @@
 Pipeline: markup (``markup``) -> text normalisation (``normalize``) -> pinyin, lexicon and
 tone sandhi (``pinyin``, ``lexicon``) -> engine (``engines``) -> trim, pauses, loudness,
 resampling and atomic WAV/MP3 writing (``audio``). ``render`` ties them together.
-
-Names are imported lazily so that ``import synthesis.engines`` does not pull in the front end
-(pypinyin's dictionaries) and vice versa.
 """
-from importlib import import_module
+# Imported eagerly on purpose: ``from synthesis import render`` must give the function, and
+# binding it here after the submodule ``synthesis.render`` has loaded is what guarantees that.
+from synthesis.engines import EngineUnavailable
+from synthesis.frontend import PauseConfig, analyse, explain
+from synthesis.markup import ScriptError
+from synthesis.render import RenderConfig, Rendering, prepare, render
 
-_EXPORTS = {
-    "EngineUnavailable": "synthesis.engines",
-    "PauseConfig": "synthesis.frontend",
-    "analyse": "synthesis.frontend",
-    "explain": "synthesis.frontend",
-    "ScriptError": "synthesis.markup",
-    "RenderConfig": "synthesis.render",
-    "Rendering": "synthesis.render",
-    "prepare": "synthesis.render",
-    "render": "synthesis.render",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'synthesis' has no attribute {name!r}")
+__all__ = [
+    "EngineUnavailable",
+    "PauseConfig",
+    "RenderConfig",
+    "Rendering",
+    "ScriptError",
+    "analyse",
+    "explain",
+    "prepare",
+    "render",
+]

@@ -78,7 +78,7 @@ class Rendering:
 
 
 def lexicon_for(config: RenderConfig) -> Lexicon:
-    return Lexicon.with_overrides(config.lexicon) if config.lexicon else Lexicon.default()
+    return Lexicon(dict(config.lexicon)) if config.lexicon else Lexicon.default()
 
 
 def prepare(script: str, config: RenderConfig) -> tuple[Script, str]:
