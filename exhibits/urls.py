@@ -1,3 +1,13 @@
+"""Visitor site. ``/e/<code>/`` is printed on labels as a QR code: it must never change."""
 from django.urls import path
 
-urlpatterns: list = []
+from exhibits import labels, views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("go/", views.go, name="go"),
+    path("e/<int:code>/", views.exhibit, name="exhibit"),
+    path("e/<int:code>/qr.svg", views.qr_svg, name="exhibit-qr-svg"),
+    path("e/<int:code>/qr.png", views.qr_png, name="exhibit-qr-png"),
+    path("labels/", labels.label_sheet, name="labels"),
+]
