@@ -1,8 +1,13 @@
-"""The spoken side: narration scripts, their rendered audio and the jobs that render it."""
+"""The spoken side: narration scripts, their rendered audio and the jobs that render it.
+
+State changes go through ``exhibits.services``; these classes only describe rows and the
+read-side questions about them (e.g. "what state is this narration's audio in?").
+"""
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 
 from exhibits.models.catalog import Exhibit
 
@@ -28,6 +33,50 @@ class Rendition(models.Model):
     def __str__(self) -> str:
         return f"{self.cache_key[:10]} ({self.duration:.1f} s)"
 
+    @property
+    def files(self) -> list[str]:
+        return [p for p in (self.mp3, self.wav) if p]
+
+
+class RenderState(models.TextChoices):
+    """What a curator sees for a narration's audio (derived, never stored)."""
+
+    MISSING = "missing", "未合成 not rendered"
+    QUEUED = "queued", "排队 queued"
+    RENDERING = "rendering", "合成中 rendering"
+    READY = "ready", "完成 ready"
+    FAILED = "failed", "失败 failed"
+    STALE = "stale", "已过时 out of date"
+
+
+class NarrationQuerySet(models.QuerySet):
+    def with_render_state(self) -> "NarrationQuerySet":
+        """Annotate ``render_state`` (a RenderState value) and ``latest_job_error``.
+
+        Only jobs for the *current* version count: a failure of an older text is history.
+        A live job wins over existing audio so a forced re-render shows as in progress.
+        """
+        latest = RenderJob.objects.filter(narration=OuterRef("pk"), version=OuterRef("version")).order_by("-id")
+        has_current_audio = Q(rendition__isnull=False, rendition_version=F("version"))
+        return self.annotate(
+            latest_job_state=Subquery(latest.values("state")[:1]),
+            latest_job_error=Subquery(latest.values("error")[:1]),
+        ).annotate(
+            render_state=Case(
+                When(latest_job_state=RenderJob.State.QUEUED, then=Value(RenderState.QUEUED)),
+                When(latest_job_state=RenderJob.State.RENDERING, then=Value(RenderState.RENDERING)),
+                When(has_current_audio, then=Value(RenderState.READY)),
+                When(latest_job_state=RenderJob.State.FAILED, then=Value(RenderState.FAILED)),
+                When(rendition__isnull=False, then=Value(RenderState.STALE)),
+                default=Value(RenderState.MISSING),
+                output_field=models.CharField(),
+            )
+        )
+
+    def needing_audio(self) -> "NarrationQuerySet":
+        """Narrations whose current version has no published audio."""
+        return self.exclude(rendition__isnull=False, rendition_version=F("version"))
+
 
 class Narration(models.Model):
     exhibit = models.ForeignKey(Exhibit, on_delete=models.CASCADE, related_name="narrations")
@@ -42,6 +91,8 @@ class Narration(models.Model):
     # The audio visitors hear, and the version it was rendered from (older = "out of date").
     rendition = models.ForeignKey(Rendition, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     rendition_version = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = NarrationQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["exhibit", "language"], name="one_narration_per_language")]
@@ -64,6 +115,7 @@ class RenderJob(models.Model):
         SUPERSEDED = "superseded", "已过时 superseded"
 
     LIVE_STATES = (State.QUEUED, State.RENDERING)
+    DONE_STATES = (State.READY, State.FAILED, State.SUPERSEDED)
 
     narration = models.ForeignKey(Narration, on_delete=models.CASCADE, related_name="jobs")
     version = models.PositiveIntegerField()
@@ -73,6 +125,9 @@ class RenderJob(models.Model):
     rendition = models.ForeignKey(Rendition, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     reused = models.BooleanField(default=False)  # ready without synthesis: the cache key existed
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the broker last accepted a message for this job; NULL = never (broker was down).
+    # The sweeper re-sends jobs never sent, or sent so long ago that the message must be lost.
+    sent_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -80,10 +135,22 @@ class RenderJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["narration", "version"])]
+        constraints = [
+            # Two live jobs for one text would render it twice; services reuse the live one.
+            models.UniqueConstraint(
+                fields=["narration", "version"],
+                condition=Q(state__in=["queued", "rendering"]),
+                name="one_live_job_per_version",
+            )
+        ]
         verbose_name = "合成任务 render job"
 
     def __str__(self) -> str:
         return f"job {self.pk} {self.narration_id} v{self.version} {self.state}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.state in self.LIVE_STATES
 
 
 class LexiconEntry(models.Model):
@@ -101,3 +168,12 @@ class LexiconEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} ({self.pinyin})"
+
+
+def lexicon_for_script(script: str) -> dict[str, str]:
+    """The curators' readings that can apply to this script (term occurs in it).
+
+    Passing only these to the renderer keeps every other narration's cache key unchanged
+    when the lexicon is edited, which is exactly the set ``do_save_lexicon_entry`` re-renders.
+    """
+    return {term: pinyin for term, pinyin in LexiconEntry.objects.values_list("term", "pinyin") if term in script}

@@ -1,0 +1,51 @@
+"""The render-state badge shown per exhibit (list and form) and its list filter."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
+from django.utils.html import format_html
+
+from exhibits.models import Narration, RenderState
+
+NO_NARRATION = "none"
+_COLOURS = {
+    RenderState.READY: "#1e7e34",
+    RenderState.QUEUED: "#6c757d",
+    RenderState.RENDERING: "#0d6efd",
+    RenderState.FAILED: "#c82333",
+    RenderState.STALE: "#b8860b",
+    RenderState.MISSING: "#6c757d",
+}
+
+
+def exhibit_render_state():
+    """Subquery expression: the exhibit's (Mandarin) narration render state, NULL = no narration."""
+    narration = Narration.objects.filter(exhibit=OuterRef("pk")).with_render_state().order_by("language")
+    return Subquery(narration.values("render_state")[:1])
+
+
+def badge(state: str | None, title: str = ""):
+    if not state or state == NO_NARRATION:
+        return format_html('<span class="render-badge render-none">{}</span>', "— 无讲解 no narration")
+    label = RenderState(state).label
+    return format_html(
+        '<span class="render-badge render-{}" title="{}" style="color:#fff;background:{};padding:1px 7px;'
+        'border-radius:8px;white-space:nowrap">{}</span>',
+        state, title, _COLOURS[RenderState(state)], label,
+    )
+
+
+class RenderStateFilter(admin.SimpleListFilter):
+    title = "音频状态 audio state"
+    parameter_name = "audio"
+
+    def lookups(self, request, model_admin):
+        return [*RenderState.choices, (NO_NARRATION, "无讲解 no narration")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == NO_NARRATION:
+            return queryset.filter(render_state__isnull=True)
+        if value in RenderState.values:
+            return queryset.filter(render_state=value)
+        return queryset

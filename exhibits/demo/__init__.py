@@ -1,0 +1,1 @@
+"""The demo museum loaded by ``manage.py load_demo`` (data in ``museum.py``)."""

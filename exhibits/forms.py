@@ -1,0 +1,91 @@
+"""Curator forms. Validation runs the speech front end (no model), so a markup mistake is shown
+at the script field with its line and column before anything is saved."""
+from __future__ import annotations
+
+from django import forms
+
+from exhibits import moderation
+from exhibits.models import LexiconEntry, Narration
+from exhibits.services import check_script
+
+EMOTION_CHOICES = [
+    ("neutral", "平静 neutral"),
+    ("happy", "喜悦 happy"),
+    ("sad", "悲伤 sad"),
+    ("angry", "愤怒 angry"),
+    ("fear", "恐惧 fear"),
+    ("surprise", "惊讶 surprise"),
+    ("disgust", "厌恶 disgust"),
+]
+MARKUP_HELP = (
+    "情感 [happy]…[/happy]、[sad 0.6]…[/sad]；停顿 [pause 800ms]；读音 {单于|chan2 yu2}。"
+    " Emotion spans, pauses and one-off readings; errors name the line and column."
+)
+
+
+def script_errors(script: str, emotion: str) -> str | None:
+    """The curator-facing message for a script that cannot be rendered, or None."""
+    from synthesis.markup import ScriptError
+
+    try:
+        check_script(script, emotion)
+    except ScriptError as exc:  # "第2行第5列: …" - line and column first, then the fix
+        return str(exc)
+    except ValueError as exc:  # e.g. an intensity or emotion the front end refuses
+        return str(exc)
+    return None
+
+
+class ScriptFieldsMixin:
+    def clean(self):
+        cleaned = super().clean()
+        script, emotion = cleaned.get("script"), cleaned.get("emotion") or "neutral"
+        if script:
+            message = script_errors(script, emotion)
+            if message:
+                self.add_error("script", message)
+        return cleaned
+
+
+class NarrationForm(ScriptFieldsMixin, forms.ModelForm):
+    emotion = forms.ChoiceField(label="默认情绪 default emotion", choices=EMOTION_CHOICES, initial="neutral")
+
+    def clean(self):
+        cleaned = super().clean()
+        exhibit = self.instance.exhibit if self.instance.exhibit_id else None
+        if cleaned.get("script") and exhibit is not None and exhibit.is_published and "script" not in self.errors:
+            try:
+                moderation.check(cleaned["script"])  # visitors would hear it at once
+            except moderation.ModerationError as exc:
+                self.add_error("script", f"已发布的展品不能包含“{exc.term}” / a published exhibit cannot say {exc.term!r}")
+        return cleaned
+
+    class Meta:
+        model = Narration
+        fields = ["script", "emotion", "voice"]
+        widgets = {"script": forms.Textarea(attrs={"rows": 12, "cols": 90, "lang": "zh"})}
+        help_texts = {"script": MARKUP_HELP}
+
+
+class PronunciationForm(ScriptFieldsMixin, forms.Form):
+    script = forms.CharField(label="讲解词 script", widget=forms.Textarea(attrs={"rows": 8, "cols": 90, "lang": "zh"}),
+                             help_text=MARKUP_HELP)
+    emotion = forms.ChoiceField(label="默认情绪 default emotion", choices=EMOTION_CHOICES, initial="neutral")
+
+
+class LexiconEntryForm(forms.ModelForm):
+    class Meta:
+        model = LexiconEntry
+        fields = ["term", "pinyin", "note"]
+
+    def clean(self):
+        from synthesis.lexicon import Lexicon, LexiconError
+
+        cleaned = super().clean()
+        term, pinyin = (cleaned.get("term") or "").strip(), cleaned.get("pinyin") or ""
+        if term and pinyin:
+            try:
+                Lexicon({term: pinyin}, path=None)  # one tone-numbered syllable per character
+            except LexiconError as exc:
+                self.add_error("pinyin", str(exc).replace("lexicon override: ", ""))
+        return cleaned

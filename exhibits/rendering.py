@@ -1,0 +1,116 @@
+"""Run one render job: claim it, reuse or synthesise the audio, publish it if still current.
+
+Shared by the Celery task (``exhibits.tasks``) and in-process bulk rendering
+(``render_audio --sync``), so both follow the same rules. Only rows change through
+``exhibits.services``; this module adds the speech library calls in between, outside any
+transaction (a render takes seconds and must not hold row locks).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from exhibits import services
+from exhibits.models import Rendition
+from exhibits.models.narration import lexicon_for_script
+
+log = logging.getLogger(__name__)
+
+# Errors that heal by themselves (database restarting, disk briefly full or unmounted): retry.
+# Everything else - bad markup, unknown voice, an engine that cannot load - fails the job with
+# its message, because trying again gives the same answer.
+HEALABLE = (OperationalError, InterfaceError, OSError)
+
+RENDERED, REUSED, SKIPPED, FAILED = "rendered", "reused", "skipped", "failed"
+
+
+def audio_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / settings.AUDIO_DIR
+
+
+def render_config(script: str, voice: str, emotion: str):
+    from synthesis.render import RenderConfig
+
+    return RenderConfig(
+        out_dir=audio_root(),
+        engine=settings.SYNTHESIS_ENGINE,
+        voice=voice or settings.SYNTHESIS_VOICE,
+        emotion=emotion,
+        sample_rate=settings.AUDIO_SAMPLE_RATE,
+        lexicon=lexicon_for_script(script),
+    )
+
+
+def files_exist(rendition: Rendition) -> bool:
+    root = Path(settings.MEDIA_ROOT)
+    return bool(rendition.files) and all((root / name).is_file() for name in rendition.files)
+
+
+def run_job(job_id: int) -> str:
+    """RENDERED / REUSED / SKIPPED (nothing to do, or superseded) / FAILED.
+
+    HEALABLE errors propagate so the caller can retry (the job is left "rendering"; the
+    Celery task moves it back to "queued").
+    """
+    work = services.do_start_job(job_id)
+    if work is None:
+        return SKIPPED
+    try:
+        fields, reused = _produce_audio(work)
+    except HEALABLE:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every other failure is final and told to the curator
+        message = describe_error(exc)
+        log.warning("render job %s failed: %s", job_id, message, exc_info=not _is_expected(exc))
+        services.do_fail_job(job_id, message)
+        return FAILED
+    state = services.do_finish_job(job_id, fields, reused)
+    if state != "ready":
+        return SKIPPED
+    return REUSED if reused else RENDERED
+
+
+def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
+    from synthesis.render import prepare, render
+
+    config = render_config(work.script, work.voice, work.emotion)
+    _parsed, key = prepare(work.script, config)  # ScriptError here fails the job
+    existing = Rendition.objects.filter(cache_key=key).first()
+    if existing is not None and files_exist(existing):
+        fields = {f.name: getattr(existing, f.name) for f in Rendition._meta.concrete_fields if f.name not in ("id", "created_at")}
+        return fields, True
+    rendering = render(work.script, config)  # writes each file atomically; metadata last
+    root = Path(settings.MEDIA_ROOT)
+    fields = {
+        "cache_key": rendering.cache_key,
+        "mp3": str(rendering.paths["mp3"].relative_to(root)) if "mp3" in rendering.paths else "",
+        "wav": str(rendering.paths["wav"].relative_to(root)) if "wav" in rendering.paths else "",
+        "duration": rendering.duration,
+        "sample_rate": rendering.sample_rate,
+        "transcript": rendering.transcript,
+        "timings": rendering.timings,
+        "warnings": rendering.warnings,
+        "engine": rendering.engine,
+        "model_version": rendering.model_version,
+    }
+    # Files already on disk without a row (database restored, or another narration raced us).
+    return fields, rendering.cached
+
+
+def _is_expected(exc: Exception) -> bool:
+    from synthesis.engines import EngineUnavailable
+    from synthesis.markup import ScriptError
+
+    return isinstance(exc, (ScriptError, EngineUnavailable, SoftTimeLimitExceeded, ValueError))
+
+
+def describe_error(exc: BaseException) -> str:
+    """The message a curator reads on the job (the library's messages are already bilingual)."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"合成超时 / rendering took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s"
+    text = str(exc) or exc.__class__.__name__
+    return text if _is_expected(exc) else f"{exc.__class__.__name__}: {text}"

@@ -1,0 +1,366 @@
+"""Every state change of exhibits, narrations, the lexicon and render jobs (zulip-style ``do_*``).
+
+Views, the admin, management commands and tasks call these and nothing else writes those rows.
+Each action runs in ``transaction.atomic`` and locks the narration row before its jobs (always
+in that order, so concurrent actions cannot deadlock). Render tasks are sent with
+``transaction.on_commit`` carrying only the job id: the worker never sees uncommitted rows, and a
+broker outage never fails the curator's save (the job stays "queued" and the sweeper sends it).
+The worker side of a job (claim, publish, fail, retry) is at the end; ``exhibits.rendering``
+calls it around the speech library.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from exhibits import moderation
+from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
+from exhibits.models.narration import lexicon_for_script
+
+log = logging.getLogger(__name__)
+State = RenderJob.State
+SEND_GRACE = timedelta(seconds=5)  # a job younger than this may still be in its on_commit send
+
+
+# --- sending -------------------------------------------------------------------------------------
+def send_render(job_id: int) -> bool:
+    """Hand a job to the broker now; False (logged, never raised) when the broker is down."""
+    from exhibits.tasks import render_narration  # tasks imports services
+
+    try:
+        render_narration.delay(job_id)
+    except Exception:  # kombu/redis/OS errors alike: the row is the source of truth, not the message
+        log.warning("could not send render job %s to the broker; the sweeper will retry", job_id, exc_info=True)
+        return False
+    RenderJob.objects.filter(pk=job_id).update(sent_at=timezone.now())
+    return True
+
+
+def _send_on_commit(job: RenderJob) -> None:
+    transaction.on_commit(lambda: send_render(job.pk))
+
+
+# --- exhibits ------------------------------------------------------------------------------------
+def do_save_exhibit(exhibit: Exhibit) -> Exhibit:
+    """Create or update an exhibit; a new one gets the next free code even under concurrency."""
+    if not exhibit._state.adding:
+        with transaction.atomic():
+            exhibit.save()
+        return exhibit
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                exhibit.save()
+            return exhibit
+        except IntegrityError:
+            # Two curators adding exhibits at once can pick the same next code: pick again.
+            if exhibit.code is None or not Exhibit.objects.filter(code=exhibit.code).exists():
+                raise
+            exhibit.pk = exhibit.code = None
+    raise IntegrityError("could not assign a unique exhibit code after 5 attempts")
+
+
+@transaction.atomic
+def do_publish_exhibit(exhibit: Exhibit) -> Exhibit:
+    """Make the exhibit visible to visitors; also makes sure its audio is (being) rendered."""
+    for script in Narration.objects.filter(exhibit=exhibit).values_list("script", flat=True):
+        moderation.check(script)  # raises moderation.ModerationError(term) before anything changes
+    Exhibit.objects.filter(pk=exhibit.pk).update(status=Exhibit.Status.PUBLISHED, updated_at=timezone.now())
+    exhibit.status = Exhibit.Status.PUBLISHED
+    for narration in Narration.objects.filter(exhibit=exhibit):
+        do_request_render(narration)
+    return exhibit
+
+
+@transaction.atomic
+def do_unpublish_exhibit(exhibit: Exhibit) -> Exhibit:
+    Exhibit.objects.filter(pk=exhibit.pk).update(status=Exhibit.Status.DRAFT, updated_at=timezone.now())
+    exhibit.status = Exhibit.Status.DRAFT
+    return exhibit
+
+
+# --- narrations ----------------------------------------------------------------------------------
+def check_script(script: str, emotion: str = "neutral"):
+    """Run the text front end (no model is loaded): the parsed Script, or ScriptError with the
+    line, column and fix-it message for the curator. Forms and ``do_save_narration`` share it."""
+    from synthesis.frontend import analyse
+    from synthesis.lexicon import Lexicon
+    from synthesis.markup import ScriptError
+
+    parsed = analyse(script, lexicon=Lexicon(lexicon_for_script(script)), emotion=emotion)
+    if not any(clause.normalized for clause in parsed.clauses):
+        raise ScriptError(1, 1, "讲解词中没有可以朗读的文字 / the script has nothing to speak")
+    return parsed
+
+
+@dataclass
+class SaveResult:
+    narration: Narration
+    changed: bool  # False: identical to what was stored, nothing bumped
+    job: RenderJob | None  # the job that will produce audio for this version (new or live)
+
+
+@transaction.atomic
+def do_save_narration(exhibit: Exhibit, script: str, voice: str = "", emotion: str = "neutral", user=None,
+                      language: str = "zh") -> SaveResult:
+    """Store the curator's text; any change bumps the version and queues a render.
+
+    Saving identical content changes nothing (no version bump, no render), so re-saving a form
+    or re-loading the demo is free. Raises ScriptError (bad markup), ValueError (unknown
+    emotion) or, for a published exhibit, moderation.ModerationError before writing anything.
+    """
+    script = script.replace("\r\n", "\n").strip()
+    check_script(script, emotion)  # ScriptError/ValueError before anything is written
+    if exhibit.is_published:  # visitors would hear it: same rule as publishing
+        moderation.check(script)
+    narration, created = Narration.objects.select_for_update().get_or_create(
+        exhibit=exhibit, language=language,
+        defaults={"script": script, "voice": voice, "emotion": emotion, "edited_by": user, "edited_at": timezone.now()},
+    )
+    changed = created or (narration.script, narration.voice, narration.emotion) != (script, voice, emotion)
+    if not created and changed:
+        narration.script, narration.voice, narration.emotion = script, voice, emotion
+        _bump(narration, user)
+    job = do_request_render(narration) if changed or not narration.audio_is_current else None
+    return SaveResult(narration, changed, job)
+
+
+def _bump(narration: Narration, user=None) -> None:
+    """New version (caller holds the row lock): older jobs can no longer publish, so say so."""
+    narration.version += 1
+    narration.edited_at = timezone.now()
+    if user is not None:
+        narration.edited_by = user
+    narration.save()
+    RenderJob.objects.filter(narration=narration, state__in=RenderJob.LIVE_STATES, version__lt=narration.version).update(
+        state=State.SUPERSEDED, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def do_request_render(narration: Narration, force: bool = False, send: bool = True) -> RenderJob | None:
+    """A job that will give the narration's current version audio, or None if it has it.
+
+    ``force``: queue even when audio is current (re-checks the cache key, e.g. after a model
+    upgrade). A live job for the version is returned instead of a duplicate; if it looks dead
+    (never sent, or its message was lost) it is sent again. ``send=False`` for in-process
+    rendering (``render_audio --sync``).
+    """
+    return _ensure_job(narration, force, send)[0]
+
+
+def _ensure_job(narration: Narration, force: bool, send: bool) -> tuple[RenderJob | None, bool]:
+    """(job or None, whether a message is being sent for it)."""
+    narration = Narration.objects.select_for_update().get(pk=narration.pk)
+    live = RenderJob.objects.filter(narration=narration, version=narration.version, state__in=RenderJob.LIVE_STATES).first()
+    if live is not None:
+        resend = send and _looks_dead(live, timezone.now())
+        if resend:
+            _send_on_commit(live)
+        return live, resend
+    if narration.audio_is_current and not force:
+        return None, False
+    job = RenderJob.objects.create(narration=narration, version=narration.version)
+    if send:
+        _send_on_commit(job)
+    return job, send
+
+
+def _looks_dead(job: RenderJob, now) -> bool:
+    if job.state == State.QUEUED:
+        # Never accepted by the broker (it was down), or accepted so long ago it was lost.
+        if job.sent_at is None:
+            return job.created_at < now - SEND_GRACE  # else its on_commit may still be sending
+        return job.sent_at < now - timedelta(seconds=settings.RENDER_QUEUED_STALE_SECONDS)
+    return job.started_at is None or job.started_at < now - timedelta(seconds=settings.RENDER_RUNNING_STALE_SECONDS)
+
+
+# --- lexicon -------------------------------------------------------------------------------------
+@transaction.atomic
+def do_save_lexicon_entry(term: str, pinyin: str, note: str = "", entry: LexiconEntry | None = None,
+                          user=None) -> tuple[LexiconEntry, list[Narration]]:
+    """Add or change a reading; re-renders exactly the narrations that contain the old or new
+    term (their audio would now sound different). Returns the entry and those narrations."""
+    term, pinyin = term.strip(), " ".join(pinyin.split())
+    target = LexiconEntry.objects.select_for_update().get(pk=entry.pk) if entry and entry.pk else LexiconEntry()
+    before = (target.term, target.pinyin) if target.pk else None
+    target.term, target.pinyin, target.note = term, pinyin, note
+    target.save()
+    if entry is not None:
+        entry.pk, entry.term, entry.pinyin, entry.note = target.pk, term, pinyin, note
+    if before == (term, pinyin):  # only the note changed: nothing sounds different
+        return target, []
+    return target, _rerender_containing({term, before[0]} if before else {term}, user)
+
+
+@transaction.atomic
+def do_delete_lexicon_entry(entry: LexiconEntry, user=None) -> list[Narration]:
+    entry = LexiconEntry.objects.select_for_update().get(pk=entry.pk)
+    term = entry.term
+    entry.delete()
+    return _rerender_containing({term}, user)
+
+
+def _rerender_containing(terms: set[str], user=None) -> list[Narration]:
+    query = Q()
+    for term in terms:
+        query |= Q(script__contains=term)
+    # The lexicon is a rendering setting of these narrations: a new version each, so audio made
+    # with the old reading is "out of date" until the new one is published.
+    narrations = list(Narration.objects.select_for_update().filter(query).order_by("pk"))
+    for narration in narrations:
+        _bump(narration, user)
+        do_request_render(narration)
+    return narrations
+
+
+# --- sweeping ------------------------------------------------------------------------------------
+@dataclass
+class SweepReport:
+    jobs: list[int] = field(default_factory=list)  # job ids (re-)sent, or to run when send=False
+    skipped_failed: int = 0  # current versions whose job failed (a curator must fix the script)
+    removed_temp_files: int = 0
+
+
+def do_sweep_stale(retry_failed: bool = False, send: bool = True) -> SweepReport:
+    """Give every narration's current version a live, sent job unless it has audio.
+
+    Run by celery beat every SWEEP_INTERVAL_SECONDS (``render_audio --stale`` applies the same
+    ``_ensure_job`` per narration, failed ones included). Catches jobs lost to a broker outage
+    (never sent, or sent and lost when Redis restarted), workers that died mid-render and
+    narrations that never got a job. Failed versions are left alone unless ``retry_failed``:
+    a bad script would fail again every minute.
+    """
+    report = SweepReport()
+    for narration in Narration.objects.needing_audio().with_render_state().order_by("pk"):
+        if narration.render_state == RenderState.FAILED and not retry_failed:
+            report.skipped_failed += 1
+            continue
+        with transaction.atomic():
+            job, sending = _ensure_job(narration, force=False, send=send)
+        if job is not None and (sending or not send):
+            report.jobs.append(job.pk)
+    report.removed_temp_files = _remove_orphan_temp_files()
+    if report.jobs:
+        log.info("sweeper %s %d render job(s): %s", "sent" if send else "found", len(report.jobs), report.jobs)
+    return report
+
+
+def _remove_orphan_temp_files(max_age_seconds: int = 3600) -> int:
+    """Half-written files of a killed render (``.name.xxxx.tmp``) are never referenced; delete old ones."""
+    folder = Path(settings.MEDIA_ROOT) / settings.AUDIO_DIR
+    cutoff = time.time() - max(max_age_seconds, settings.CELERY_TASK_TIME_LIMIT)
+    removed = 0
+    for path in folder.glob("*/.*.tmp") if folder.is_dir() else ():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another sweeper got it
+            pass
+    return removed
+
+
+# --- render jobs, worker side (called by exhibits.rendering) -------------------------------------
+@dataclass(frozen=True)
+class JobWork:
+    """A claimed job: the text to render, snapshotted under the lock with its version."""
+
+    job_id: int
+    narration_id: int
+    version: int
+    script: str
+    voice: str
+    emotion: str
+    attempt: int
+
+
+def _lock_job(job_id: int) -> tuple[Narration, RenderJob] | None:
+    """Lock narration then job (the order every action uses); None if either is gone."""
+    narration_id = RenderJob.objects.filter(pk=job_id).values_list("narration_id", flat=True).first()
+    if narration_id is None:
+        return None
+    narration = Narration.objects.select_for_update().filter(pk=narration_id).first()
+    job = RenderJob.objects.select_for_update().filter(pk=job_id).first()
+    return (narration, job) if narration is not None and job is not None else None
+
+
+def _close(job: RenderJob, state: str, error: str = "", **fields) -> None:
+    job.state, job.error, job.finished_at = state, error, timezone.now()
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save()
+
+
+@transaction.atomic
+def do_start_job(job_id: int) -> JobWork | None:
+    """Claim a job for rendering; None when there is nothing to do: it finished already (a
+    duplicate message), its text was edited since (superseded) or it was delivered too often."""
+    locked = _lock_job(job_id)
+    if locked is None:
+        return None
+    narration, job = locked
+    if job.state in RenderJob.DONE_STATES:
+        return None
+    if job.version != narration.version:
+        _close(job, State.SUPERSEDED)
+        return None
+    if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
+        # e.g. a render that keeps killing its worker (hard time limit): stop redelivering it.
+        last = f" 最后的错误 last error: {job.error}" if job.error else ""
+        _close(job, State.FAILED, f"放弃：已尝试 {job.attempts} 次 / gave up after {job.attempts} attempts.{last}")
+        return None
+    job.state, job.attempts, job.started_at, job.error = State.RENDERING, job.attempts + 1, timezone.now(), ""
+    job.save()
+    return JobWork(job.pk, narration.pk, job.version, narration.script, narration.voice, narration.emotion, job.attempts)
+
+
+@transaction.atomic
+def do_finish_job(job_id: int, rendition_fields: dict, reused: bool) -> str | None:
+    """Record the audio and publish it if the job's version is still current; the final state.
+
+    The Rendition row is kept even for a superseded job: its files are complete and the next
+    identical text reuses them.
+    """
+    locked = _lock_job(job_id)
+    if locked is None:
+        return None
+    narration, job = locked
+    fields = dict(rendition_fields)
+    rendition, created = Rendition.objects.get_or_create(cache_key=fields.pop("cache_key"), defaults=fields)
+    if not created and not reused:  # files were missing and have been re-rendered at the same paths
+        Rendition.objects.filter(pk=rendition.pk).update(**fields)
+    if job.state in RenderJob.DONE_STATES:  # a duplicate delivery finished first, or superseded on save
+        return job.state
+    if job.version != narration.version:
+        _close(job, State.SUPERSEDED, rendition=rendition, reused=reused)
+        return job.state
+    narration.rendition, narration.rendition_version = rendition, job.version
+    narration.save(update_fields=["rendition", "rendition_version"])
+    _close(job, State.READY, rendition=rendition, reused=reused)
+    return job.state
+
+
+@transaction.atomic
+def do_fail_job(job_id: int, message: str) -> None:
+    locked = _lock_job(job_id)
+    if locked is not None and locked[1].state not in RenderJob.DONE_STATES:
+        _close(locked[1], State.FAILED, message[:2000])
+
+
+@transaction.atomic
+def do_retry_job(job_id: int, message: str) -> None:
+    """A healable error: back to queued (the retry message is already scheduled)."""
+    locked = _lock_job(job_id)
+    if locked is not None and locked[1].state == State.RENDERING:
+        job = locked[1]
+        job.state, job.error, job.sent_at = State.QUEUED, message[:2000], timezone.now()
+        job.save()

@@ -1,0 +1,59 @@
+"""Celery tasks of the narration pipeline. Messages carry job ids only; state lives in RenderJob.
+
+Delivery is at-least-once (acks_late + reject_on_worker_lost): a worker killed mid-render gets
+its message redelivered, and ``exhibits.rendering.run_job`` is safe to run again for the same job
+(a finished job ignores it, files are written atomically, publishing re-checks the version).
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from celery.signals import worker_process_init
+from django.conf import settings
+
+from exhibits import rendering, services
+
+log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def load_voice(**_kwargs) -> None:
+    """Load the voice once per pool process, before the first job, not inside it (~3 s)."""
+    from synthesis.engines import EngineUnavailable, get_engine
+
+    try:
+        get_engine(settings.SYNTHESIS_ENGINE)
+    except EngineUnavailable as exc:  # jobs will fail with this message; the worker stays up
+        log.error("speech engine %s unavailable: %s", settings.SYNTHESIS_ENGINE, exc)
+
+
+class RenderTask(Task):
+    def on_retry(self, exc, task_id, args, kwargs, einfo):
+        services.do_retry_job(args[0], f"第{self.request.retries + 1}次尝试出错，稍后重试 / retrying: {rendering.describe_error(exc)}")
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        # Healable errors that outlived max_retries end here (others were handled in run_job).
+        services.do_fail_job(args[0], rendering.describe_error(exc))
+
+
+@shared_task(
+    bind=True,
+    base=RenderTask,
+    name="exhibits.render_narration",
+    autoretry_for=rendering.HEALABLE,
+    retry_backoff=5,  # 5, 10, 20, 40 s … (with jitter) while the database or disk recovers
+    retry_backoff_max=300,  # stays below the Redis visibility timeout
+    retry_jitter=True,
+    max_retries=4,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def render_narration(self, job_id: int) -> str:
+    return rendering.run_job(job_id)
+
+
+@shared_task(name="exhibits.sweep_stale_renders", acks_late=False, time_limit=120, soft_time_limit=100)
+def sweep_stale_renders() -> int:
+    """Beat, every SWEEP_INTERVAL_SECONDS: re-send lost jobs, render narrations without audio."""
+    return len(services.do_sweep_stale().jobs)

@@ -1,0 +1,97 @@
+"""Settings from the environment, production guard rails and the Celery contract."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from tests.worker import ROOT
+
+PRINT = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'broker': s.CELERY_BROKER_URL, "
+    "'secure_cookie': getattr(s, 'SESSION_COOKIE_SECURE', False), 'tz': s.TIME_ZONE, 'use_tz': s.USE_TZ}))"
+)
+
+
+def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "PRODUCTION",
+                                                              "SECRET_KEY", "DEBUG", "REDIS_URL")}
+    clean.update(DJANGO_SETTINGS_MODULE="guide_site.settings", VAR_DIR=str(tmp_path), **env)
+    return subprocess.run([sys.executable, "-c", PRINT], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+def test_defaults_are_the_embedded_demo_stack(tmp_path):
+    done = load_settings(tmp_path)
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)
+    assert values["db"] == "django.db.backends.sqlite3" and values["broker"] == "filesystem://"
+    assert (values["tz"], values["use_tz"]) == ("UTC", True)
+    assert (tmp_path / "broker" / "in").is_dir()
+
+
+def test_production_refuses_the_default_secret(tmp_path):
+    done = load_settings(tmp_path, PRODUCTION="1")
+    assert done.returncode != 0 and "PRODUCTION=1 needs a real SECRET_KEY" in done.stderr
+    ok = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY="x" * 50)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["secure_cookie"] is True
+
+
+def test_a_typo_in_a_boolean_fails_loudly(tmp_path):
+    done = load_settings(tmp_path, DEBUG="yess")
+    assert done.returncode != 0 and "DEBUG='yess' is not a boolean" in done.stderr
+
+
+def test_tests_use_the_configured_database_and_redis():
+    # Read from TEST_DATABASE_URL / TEST_REDIS_URL (Makefile defaults or a parallel run's own).
+    expected_db = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test").rsplit("/", 1)[1]
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.DATABASES["default"]["NAME"] in (expected_db, f"test_{expected_db}")
+    assert settings.CELERY_BROKER_URL == os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def test_celery_contract():
+    from guide_site.celery import app
+
+    conf = app.conf
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.timezone == "UTC" and conf.enable_utc
+    visibility = conf.broker_transport_options["visibility_timeout"]
+    assert visibility > conf.task_time_limit  # or a long render is delivered twice
+    # Every beat entry names a registered task; the sweeper runs at the configured interval.
+    app.loader.import_default_modules()
+    for entry in conf.beat_schedule.values():
+        assert entry["task"] in app.tasks, entry
+    assert conf.beat_schedule["sweep-stale-renders"]["schedule"] == settings.SWEEP_INTERVAL_SECONDS
+    assert settings.RENDER_RUNNING_STALE_SECONDS > conf.task_time_limit
+
+
+def test_render_task_retries_only_errors_that_heal():
+    from django.db import OperationalError
+
+    from exhibits.tasks import render_narration
+    from synthesis.engines import EngineUnavailable
+    from synthesis.markup import ScriptError
+
+    retried = render_narration.autoretry_for
+    assert issubclass(OperationalError, retried) and issubclass(OSError, retried)
+    assert not issubclass(ScriptError, retried) and not issubclass(EngineUnavailable, retried)
+    assert render_narration.acks_late and render_narration.reject_on_worker_lost
+    assert render_narration.retry_backoff_max < settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 10**9)
+
+
+@pytest.mark.parametrize("name", ["render_narration", "sweep_stale_renders"])
+def test_tasks_take_ids_only(name):
+    import inspect
+
+    from exhibits import tasks
+
+    params = list(inspect.signature(getattr(tasks, name).run).parameters)
+    assert params in ([], ["job_id"])
