@@ -1,6 +1,7 @@
 # make demo  - install, build the demo museum, run worker + web server, print the URLs
 # make test  - install and run the whole test suite (PostgreSQL + Redis on 127.0.0.1)
 # make bench - benchmarks that print figures (RTF, latency, req/s)
+# make prod-local - production settings without Docker: gunicorn + 2 Celery workers + beat (local PostgreSQL/Redis)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -31,3 +32,7 @@ demo: install
 
 clean:
 	rm -rf var media/audio media/qr
+
+.PHONY: prod-local
+prod-local: install
+	bash scripts/prod_local.sh

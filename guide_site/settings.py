@@ -31,11 +31,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "corsheaders",
     "exhibits",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "exhibits.api.errors.ApiJsonErrorsMiddleware",  # JSON bodies for every error under /api/
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,6 +85,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -108,8 +114,13 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 else:
-    # Redis: a message not acked within this many seconds is redelivered (acks_late).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Redis: a message not acked within this many seconds is redelivered (acks_late). Must
+        # exceed the hard time limit and the longest retry countdown, or work runs twice.
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+        # A curator's save must not hang on a dead Redis: fail fast, the sweeper re-sends.
+        "socket_connect_timeout": 2,
+    }
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -124,7 +135,27 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
+# Publishing happens in on_commit after a curator's save: give up after ~1 s instead of
+# blocking the request; the job row stays "queued" and the sweeper sends it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+# Each pool process loads the voice in worker_process_init (~3 s, longer on a busy box);
+# Celery's default 4 s would kill it as "not alive".
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 60)
+# A task still running when the broker connection drops would be redelivered anyway (acks_late).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
+# A job queued (sent) longer ago than this without starting lost its message (e.g. Redis
+# restarted empty) and is re-sent; a job "rendering" for longer than the hard time limit lost
+# its worker. Re-sending is harmless: a job that already finished ignores the message.
+RENDER_QUEUED_STALE_SECONDS = env_int("RENDER_QUEUED_STALE_SECONDS", 600)
+RENDER_RUNNING_STALE_SECONDS = env_int("RENDER_RUNNING_STALE_SECONDS", CELERY_TASK_TIME_LIMIT + 120)
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 5)  # deliveries of one job before it fails
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-renders": {"task": "exhibits.sweep_stale_renders", "schedule": SWEEP_INTERVAL_SECONDS},
+}
 
 LOGGING = {
     "version": 1,
@@ -141,3 +172,42 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- speech API and operations (issue #6; see deploy/README-ops.md) -----------------------------
+# Redis for rate limits, render locks and health; defaults to the broker when that is Redis.
+REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+API_MAX_TEXT_CHARS = env_int("API_MAX_TEXT_CHARS", 2000)
+API_RESULT_TTL_SECONDS = env_int("API_RESULT_TTL_SECONDS", 24 * 3600)
+API_DEFAULT_RATE_LIMIT = env_int("API_DEFAULT_RATE_LIMIT", 60)  # per key per minute (new keys)
+API_PUBLIC_RATE_LIMIT = env_int("API_PUBLIC_RATE_LIMIT", 600)  # per client IP per minute, keyless reads
+API_DIR = "api"  # under MEDIA_ROOT: API outputs, removed API_RESULT_TTL_SECONDS after last use
+# Per-process caches on the API's hot path: a revoked key / edited lexicon term takes effect
+# in every web process within this many seconds (immediately in the one that made the change).
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
+LEXICON_CACHE_SECONDS = env_int("LEXICON_CACHE_SECONDS", 5)
+MODERATION_BACKEND = env_str("MODERATION_BACKEND", "exhibits.moderation.TermListBackend")
+MODERATION_TERMS = env_list("MODERATION_TERMS", [])
+CLEANUP_INTERVAL_SECONDS = env_int("CLEANUP_INTERVAL_SECONDS", 3600)
+# Probes (docker, load balancers) talk plain HTTP to the app server: never redirect them to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Client IPs for keyless rate limits: 0 = REMOTE_ADDR; 1 behind one proxy (nginx).
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "URL_FORMAT_OVERRIDE": None,  # /api/tts has a body field "format"; no ?format= twin
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Museum narration speech API",
+    "DESCRIPTION": "Mandarin text (with the script markup) to speech; published exhibits for kiosks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api",
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+}
+# CORS is off unless origins are listed (e.g. a partner web app calling the API from a browser).
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})  # merge with other entries
+CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "schedule": CLEANUP_INTERVAL_SECONDS}

@@ -1,4 +1,7 @@
 from exhibits.models.catalog import Exhibit, Gallery
-from exhibits.models.narration import LexiconEntry, Narration, RenderJob, Rendition
+from exhibits.models.narration import LexiconEntry, Narration, RenderJob, RenderState, Rendition
 
-__all__ = ["Exhibit", "Gallery", "LexiconEntry", "Narration", "RenderJob", "Rendition"]
+__all__ = ["Exhibit", "Gallery", "LexiconEntry", "Narration", "RenderJob", "RenderState", "Rendition"]
+from exhibits.models.api import ApiKey, SpeechTask  # noqa: E402  (speech API, issue #6)
+
+__all__ += ["ApiKey", "SpeechTask"]

@@ -1,0 +1,103 @@
+"""At most one synthesis per cache key across every worker process and host.
+
+Two workers given the same text at the same moment would otherwise both run the model and race
+to write the same files. Usage (the render pipeline and the speech API both do this):
+
+    with cache_key_lock(key):
+        rendering = render(script, config)   # render() re-checks the cache after we waited
+
+``render_once`` wraps that pattern: a cache hit never touches the lock at all.
+With Redis (``settings.REDIS_URL``) the lock is ``SET lock:render:<key> <token> NX PX <ttl>``
+(redis-py's Lock, released by a compare-and-delete script so we never drop someone else's
+lock); without Redis (the file-queue demo, one host) it is an ``fcntl`` lock file.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from exhibits.redis_conn import redis_client
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.05
+
+
+def lock_ttl_seconds() -> int:
+    # A worker killed mid-render must not block the key forever; no render outlives the hard
+    # task time limit, so the lock expires soon after it.
+    return int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 600)) + 30
+
+
+@contextmanager
+def cache_key_lock(key: str, wait_seconds: float | None = None):
+    """Hold the render lock for ``key``; waits for another holder up to ``wait_seconds``.
+
+    On timeout we go ahead without the lock: duplicated work is better than a failed render,
+    and the files are written atomically so the result is correct either way.
+    """
+    wait = lock_ttl_seconds() if wait_seconds is None else wait_seconds
+    client = redis_client()
+    if client is None:
+        with _file_lock(key, wait):
+            yield
+        return
+    lock = client.lock(f"lock:render:{key}", timeout=lock_ttl_seconds(), sleep=POLL_SECONDS, blocking_timeout=wait)
+    acquired = lock.acquire()
+    if not acquired:
+        log.warning("render lock for %s not acquired after %.0f s; rendering anyway", key, wait)
+    try:
+        yield
+    finally:
+        if acquired:
+            try:
+                lock.release()
+            except Exception:  # expired meanwhile (very slow render): nothing left to release
+                log.warning("render lock for %s had expired before release", key)
+
+
+@contextmanager
+def _file_lock(key: str, wait: float):
+    folder = Path(settings.VAR_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"render-{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait
+    acquired = False
+    try:
+        while not acquired:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                acquired = True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    log.warning("render file lock for %s not acquired after %.0f s; rendering anyway", key, wait)
+                    break
+                time.sleep(POLL_SECONDS)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def render_once(script: str, config, key: str | None = None):
+    """``synthesis.render`` with the cross-process lock around synthesis (not around hits).
+
+    ``key``: the cache key if the caller already ran ``prepare`` (saves a second front-end pass).
+    """
+    from synthesis.render import _cached, prepare, render
+
+    key = key or prepare(script, config)[1]
+    # _cached is synthesis's own "files complete?" check (metadata written last); reusing it
+    # keeps the on-disk layout knowledge in one place.
+    hit = _cached(config, key)
+    if hit is not None:
+        return hit
+    with cache_key_lock(key):
+        rendering = render(script, config)
+    if not rendering.cached:
+        log.info("synthesised %s (%.2f s of audio) in pid %d", key, rendering.duration, os.getpid())
+    return rendering

@@ -1,0 +1,130 @@
+"""`make prod-local` boots for real: gunicorn + two Celery workers + beat with PRODUCTION settings,
+on a free port and its own database, renders speech through the API, and shuts down cleanly."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from psycopg import sql
+
+from tests.api_support import PYTHON, ROOT, free_port, start, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def http(method: str, url: str, body: dict | None = None, headers: dict | None = None, timeout: float = 60):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def admin_connection():
+    s = connection.settings_dict
+    return psycopg.connect(host=s["HOST"] or "127.0.0.1", port=s["PORT"] or 5432, user=s["USER"],
+                           password=s["PASSWORD"] or None, dbname="postgres", autocommit=True)
+
+
+def drop_database(name: str) -> None:
+    with admin_connection() as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def prod_env(tmp_path):
+    s = connection.settings_dict
+    name = f"{s['NAME']}_prodlocal"  # beside the test database, whatever TEST_DATABASE_URL names
+    drop_database(name)
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TESTING", "MEDIA_ROOT", "REDIS_URL")}
+    env.update(
+        DATABASE_URL=f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}",
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        VAR_DIR=str(tmp_path / "var"),
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PORT=str(free_port()),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        WEB_CONCURRENCY="2",
+        ZHTTS_THREADS="1",
+        BIN=str(Path(PYTHON).parent),
+        PYTHONUNBUFFERED="1",
+    )
+    yield env
+    drop_database(name)
+
+
+def test_prod_local_serves_speech_and_stops_cleanly(prod_env, tmp_path):
+    base = f"http://127.0.0.1:{prod_env['PORT']}"
+    log = tmp_path / "prod-local.log"
+    stack = start(["bash", "scripts/prod_local.sh"], prod_env, log)
+    try:
+        def healthy():
+            assert stack.poll() is None, f"prod-local exited early:\n{log.read_text()[-3000:]}"
+            try:
+                return http("GET", f"{base}/healthz", timeout=5)[0] == 200
+            except OSError:
+                return False
+
+        wait_for(healthy, 180, interval=0.5, what="prod-local /healthz")
+        manage = subprocess.run(
+            [PYTHON, "manage.py", "create_api_key", "prod-local test"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+            env={**prod_env, "PRODUCTION": "1", "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "guide_site.settings"},
+        )
+        assert manage.returncode == 0, manage.stderr
+        auth = {"Authorization": f"Bearer {manage.stdout.strip()}", "Accept": "application/json"}
+
+        # As nginx would forward it: with PRODUCTION settings Django then sends HSTS.
+        proxied = {**auth, "X-Forwarded-Proto": "https"}
+        status, headers, body = http("POST", f"{base}/api/tts", {"text": "欢迎参观博物馆。"}, proxied)
+        assert status == 200, body
+        result = json.loads(body)
+        assert result["cache_hit"] is False and result["duration"] > 0.5
+        assert "max-age=" in headers.get("Strict-Transport-Security", ""), "PRODUCTION settings are live"
+        assert result["audio_url"].startswith("https://")  # what the visitor's browser will fetch
+        audio_path = urllib.parse.urlsplit(result["audio_url"]).path  # here: straight from gunicorn
+        status, headers, audio = http("GET", base + audio_path, headers={"Range": "bytes=0-99"})
+        assert status == 206 and len(audio) == 100
+
+        status, _, body = http("POST", f"{base}/api/tts_async", {"text": "青铜器展厅在二楼。", "emotion": "happy"}, auth)
+        assert status == 202, body
+        status_url = json.loads(body)["status_url"]
+        task = wait_for(lambda: (t := json.loads(http("GET", status_url, headers=auth)[2]))["state"] in ("ready", "failed") and t,
+                        120, interval=0.5, what="the workers to render")
+        assert task["state"] == "ready", task
+        assert http("GET", task["result"]["audio_url"])[0] == 200
+    finally:
+        os.killpg(stack.pid, signal.SIGTERM)
+        try:
+            stack.wait(60)
+        finally:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and _group_alive(stack.pid):
+                time.sleep(0.2)
+            leftover = _group_alive(stack.pid)
+            if leftover:
+                os.killpg(stack.pid, signal.SIGKILL)
+    assert not leftover, "every process of the stack exits on SIGTERM"
+    assert "prod-local: http://127.0.0.1:" in log.read_text()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
