@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +29,37 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 
 
+# The Redis lock lives LOCK_TTL_SECONDS and a heartbeat thread renews it while the render runs:
+# a worker SIGKILLed mid-render (its job is redelivered) frees the key within the TTL instead of
+# blocking the redelivered job until the task time limit.
+LOCK_TTL_SECONDS = 30
+HEARTBEAT_SECONDS = 10
+
+
 def lock_ttl_seconds() -> int:
-    # A worker killed mid-render must not block the key forever; no render outlives the hard
-    # task time limit, so the lock expires soon after it.
+    """How long a waiter waits at most: no render outlives the hard task time limit."""
     return int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 600)) + 30
+
+
+@contextmanager
+def _heartbeat(lock):
+    stop = threading.Event()
+
+    def renew():
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                lock.reacquire()
+            except Exception:  # lost it (Redis restarted?): the render goes on, files are atomic
+                log.warning("could not renew render lock %s", lock.name)
+                return
+
+    thread = threading.Thread(target=renew, name="render-lock-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @contextmanager
@@ -47,12 +75,19 @@ def cache_key_lock(key: str, wait_seconds: float | None = None):
         with _file_lock(key, wait):
             yield
         return
-    lock = client.lock(f"lock:render:{key}", timeout=lock_ttl_seconds(), sleep=POLL_SECONDS, blocking_timeout=wait)
+    # thread_local=False: the heartbeat thread must see the token to renew the lock.
+    lock = client.lock(
+        f"lock:render:{key}", timeout=LOCK_TTL_SECONDS, sleep=POLL_SECONDS, blocking_timeout=wait, thread_local=False
+    )
     acquired = lock.acquire()
     if not acquired:
         log.warning("render lock for %s not acquired after %.0f s; rendering anyway", key, wait)
     try:
-        yield
+        if acquired:
+            with _heartbeat(lock):
+                yield
+        else:
+            yield
     finally:
         if acquired:
             try:
@@ -84,16 +119,16 @@ def _file_lock(key: str, wait: float):
 
 
 def render_once(script: str, config, key: str | None = None):
-    """``synthesis.render`` with the cross-process lock around synthesis (not around hits).
+    """``synthesis.pipeline`` with the cross-process lock around synthesis (not around hits).
 
     ``key``: the cache key if the caller already ran ``prepare`` (saves a second front-end pass).
     """
-    from synthesis.render import _cached, prepare, render
+    from synthesis.pipeline import cached_rendering, prepare, render
 
     key = key or prepare(script, config)[1]
-    # _cached is synthesis's own "files complete?" check (metadata written last); reusing it
+    # cached_rendering is synthesis's own "files complete?" check (metadata written last); reusing it
     # keeps the on-disk layout knowledge in one place.
-    hit = _cached(config, key)
+    hit = cached_rendering(config, key)
     if hit is not None:
         return hit
     with cache_key_lock(key):

@@ -33,7 +33,7 @@ def audio_root() -> Path:
 
 
 def render_config(script: str, voice: str, emotion: str):
-    from synthesis.render import RenderConfig
+    from synthesis.pipeline import RenderConfig
 
     return RenderConfig(
         out_dir=audio_root(),
@@ -75,7 +75,8 @@ def run_job(job_id: int) -> str:
 
 
 def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
-    from synthesis.render import prepare, render
+    from exhibits.render_lock import render_once
+    from synthesis.pipeline import prepare
 
     config = render_config(work.script, work.voice, work.emotion)
     _parsed, key = prepare(work.script, config)  # ScriptError here fails the job
@@ -83,7 +84,8 @@ def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
     if existing is not None and files_exist(existing):
         fields = {f.name: getattr(existing, f.name) for f in Rendition._meta.concrete_fields if f.name not in ("id", "created_at")}
         return fields, True
-    rendering = render(work.script, config)  # writes each file atomically; metadata last
+    # One synthesis per cache key across workers and hosts; files are written atomically anyway.
+    rendering = render_once(work.script, config, key)
     root = Path(settings.MEDIA_ROOT)
     fields = {
         "cache_key": rendering.cache_key,

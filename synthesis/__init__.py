@@ -2,23 +2,30 @@
 
 Pipeline: markup (``markup``) -> text normalisation (``normalize``) -> pinyin, lexicon and
 tone sandhi (``pinyin``, ``lexicon``) -> engine (``engines``) -> trim, pauses, loudness,
-resampling and atomic WAV/MP3 writing (``audio``). ``render`` ties them together.
-"""
-# Imported eagerly on purpose: ``from synthesis import render`` must give the function, and
-# binding it here after the submodule ``synthesis.render`` has loaded is what guarantees that.
-from synthesis.engines import EngineUnavailable
-from synthesis.frontend import PauseConfig, analyse, explain
-from synthesis.markup import ScriptError
-from synthesis.render import RenderConfig, Rendering, prepare, render
+resampling and atomic WAV/MP3 writing (``audio``). ``pipeline.render`` ties them together.
 
-__all__ = [
-    "EngineUnavailable",
-    "PauseConfig",
-    "RenderConfig",
-    "Rendering",
-    "ScriptError",
-    "analyse",
-    "explain",
-    "prepare",
-    "render",
-]
+Names are exported lazily so that ``from synthesis.clause import EMOTIONS`` (a web process
+building a form) does not import scipy, pyloudnorm and the engines.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "EngineUnavailable": "synthesis.engines",
+    "PauseConfig": "synthesis.frontend",
+    "analyse": "synthesis.frontend",
+    "explain": "synthesis.frontend",
+    "ScriptError": "synthesis.markup",
+    "RenderConfig": "synthesis.pipeline",
+    "Rendering": "synthesis.pipeline",
+    "cached_rendering": "synthesis.pipeline",
+    "prepare": "synthesis.pipeline",
+    "render": "synthesis.pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'synthesis' has no attribute {name!r}")

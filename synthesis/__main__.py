@@ -10,7 +10,7 @@ from pathlib import Path
 from synthesis.engines import DEFAULT_ENGINE, ENGINES, EngineUnavailable, get_engine
 from synthesis.frontend import explain
 from synthesis.markup import ScriptError
-from synthesis.render import RenderConfig, render
+from synthesis.pipeline import RenderConfig, render
 
 
 def _text(args) -> str:

@@ -15,7 +15,7 @@ TEXT = "青铜器是中国古代文明的重要标志，商周时期的礼器造
 
 
 def render_concurrently(tmp_path, threads: int = 3) -> list:
-    from synthesis.render import RenderConfig
+    from synthesis.pipeline import RenderConfig
 
     config = RenderConfig(out_dir=tmp_path / "out", formats=("mp3",))
     barrier, results = threading.Barrier(threads), []
@@ -107,3 +107,24 @@ def test_two_celery_workers_render_a_text_once(client, settings, tmp_path):
     assert all(received), f"both workers must have taken tasks: {received}"
     assert sum(t.count("synthesised ") for t in text) == 1
     assert len(list((settings.MEDIA_ROOT / "api").rglob("*.mp3"))) == 1
+
+
+def test_heartbeat_keeps_a_long_render_locked_and_a_dead_holder_frees_the_key(monkeypatch):
+    from exhibits.redis_conn import redis_client
+
+    monkeypatch.setattr(render_lock, "LOCK_TTL_SECONDS", 1)
+    monkeypatch.setattr(render_lock, "HEARTBEAT_SECONDS", 0.2)
+    key = f"test-{time.time_ns()}"
+    with render_lock.cache_key_lock(key):
+        time.sleep(1.6)  # longer than the TTL: only the heartbeat keeps it
+        assert redis_client().exists(f"lock:render:{key}")
+        started = time.monotonic()
+        with render_lock.cache_key_lock(key, wait_seconds=0.3):
+            assert time.monotonic() - started >= 0.25  # still excluded
+    # A holder SIGKILLed mid-render renews nothing: its lock is gone after the TTL.
+    dead = redis_client().lock(f"lock:render:{key}", timeout=1)
+    assert dead.acquire(blocking=False)
+    started = time.monotonic()
+    with render_lock.cache_key_lock(key, wait_seconds=5):
+        waited = time.monotonic() - started
+    assert 0.5 < waited < 2.0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from synthesis import audio
-from synthesis.render import RenderConfig, render
+from synthesis.pipeline import RenderConfig, render
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ def test_identical_request_reuses_files_without_synthesis(out_dir, monkeypatch):
 
 
 def test_cache_key_covers_voice_settings_and_lexicon(out_dir):
-    from synthesis.render import prepare
+    from synthesis.pipeline import prepare
 
     base = RenderConfig(out_dir=out_dir)
     _, key = prepare("单于来朝。", base)

@@ -1,6 +1,6 @@
 """A small museum for the visitor-site tests, with real rendered narration audio.
 
-Rows are created directly (no Celery). The audio comes from ``synthesis.render`` with the bundled
+Rows are created directly (no Celery). The audio comes from ``synthesis.pipeline`` with the bundled
 voice, so the MP3 and its timings really belong together; it is rendered into MEDIA_ROOT/audio
 once (later calls and runs find it in the render cache).
 
@@ -31,7 +31,7 @@ def rendered_audio():
     """The Rendering for SCRIPT (real voice, real MP3 under the test MEDIA_ROOT). Function scope
     on purpose: other tests empty MEDIA_ROOT (``clean_media``); when the files are still there
     this is a render-cache hit and costs about a millisecond."""
-    from synthesis.render import RenderConfig, render
+    from synthesis.pipeline import RenderConfig, render
 
     return render(SCRIPT, RenderConfig(out_dir=Path(settings.MEDIA_ROOT) / settings.AUDIO_DIR))
 

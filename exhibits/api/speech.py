@@ -57,7 +57,7 @@ def lexicon_for(text: str) -> dict[str, str] | None:
 
 
 def render_config(params: dict):
-    from synthesis.render import RenderConfig
+    from synthesis.pipeline import RenderConfig
 
     return RenderConfig(
         out_dir=output_dir(),
@@ -76,7 +76,7 @@ def render_config(params: dict):
 def check_script(text: str, config) -> str:
     """Run the front end only (no synthesis, no files); returns the cache key."""
     from synthesis.markup import ScriptError
-    from synthesis.render import prepare
+    from synthesis.pipeline import prepare
 
     memo_key = (text, config.engine, config.voice, config.emotion, config.intensity, config.speed, config.sample_rate,
                 config.formats, tuple(sorted((config.lexicon or {}).items())))

@@ -12,7 +12,7 @@ import pytest
 
 from synthesis.engines import engine_class
 from synthesis.frontend import analyse
-from synthesis.render import RenderConfig, render
+from synthesis.pipeline import RenderConfig, render
 
 PARAGRAPH = (
     "这件青铜器铸造于商代晚期，距今已有三千多年。器身布满饕餮纹，威严而神秘。"

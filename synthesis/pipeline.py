@@ -123,7 +123,8 @@ def _paths(config: RenderConfig, key: str) -> tuple[dict[str, Path], Path]:
     return {fmt: folder / f"{key}.{fmt}" for fmt in config.formats}, folder / f"{key}.json"
 
 
-def _cached(config: RenderConfig, key: str) -> Rendering | None:
+def cached_rendering(config: RenderConfig, key: str) -> Rendering | None:
+    """The finished files for this key, or None (the metadata file is written last)."""
     paths, meta_path = _paths(config, key)
     # The metadata file is written last, so its presence means every audio file is complete.
     if not meta_path.exists() or not all(p.exists() for p in paths.values()):
@@ -135,7 +136,7 @@ def _cached(config: RenderConfig, key: str) -> Rendering | None:
 def render(script: str, config: RenderConfig | None = None) -> Rendering:
     config = config or RenderConfig()
     parsed, key = prepare(script, config)
-    return _cached(config, key) or _synthesize(parsed, key, config)
+    return cached_rendering(config, key) or _synthesize(parsed, key, config)
 
 
 def clause_audio(parsed: Script, config: RenderConfig) -> Iterator[tuple[Clause, np.ndarray, list[tuple[float, float]], list[str]]]:
