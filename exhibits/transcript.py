@@ -1,7 +1,7 @@
 """A rendition's transcript and timings -> the clause spans the exhibit page shows and the
 compact timing table its player script follows.
 
-Timings come from ``synthesis.render``: per clause ``start``/``end`` (offsets into the transcript),
+Timings come from ``synthesis.pipeline``: per clause ``start``/``end`` (offsets into the transcript),
 ``t0``/``t1`` (seconds) and ``chars`` (one [t0, t1] per *spoken* character). Spoken characters
 are the normalised text ("1974年" is spoken 一九七四年, "50%" 百分之五十), so they do not always
 line up one-to-one with the characters a visitor reads; ``_marks`` maps them proportionally onto
