@@ -119,7 +119,7 @@ def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
 
 def _sample_peaks(samples: np.ndarray) -> np.ndarray:
     """Per input sample, the largest |value| at it or on the way to the next sample (4x oversampled)."""
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples, dtype=np.float32)  # float32 halves the cost; ample for a peak level
     between = np.abs(resample_poly(x, OVERSAMPLE, 1)).reshape(-1, OVERSAMPLE).max(axis=1)
     return np.maximum(np.abs(x), between)
 
@@ -131,15 +131,17 @@ def true_peak_dbfs(samples: np.ndarray, sample_rate: int) -> float:
     return _db(float(_sample_peaks(samples).max()))
 
 
-def _limit(samples: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
+def _limit(samples: np.ndarray, sample_rate: int, ceiling: float, peaks: np.ndarray | None = None) -> np.ndarray:
     """Look-ahead peak limiter: a smooth gain envelope that dips only around over-ceiling peaks.
 
     ``need`` is the gain each sample requires. A centred running minimum (width 2*(attack+hold))
     spreads each dip so it is held over neighbouring pitch periods, then two running means (each
     +-attack/2) turn the steps into triangular ramps. Because the smoothing reaches no further
     than the minimum did, the gain at every peak is still <= what that peak needs.
+    ``peaks``: ``_sample_peaks(samples)`` if the caller already has it.
     """
-    need = np.minimum(1.0, ceiling / np.maximum(_sample_peaks(samples), 1e-12))
+    peaks = _sample_peaks(samples) if peaks is None else peaks
+    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     if need.min() >= 1.0:
         return samples
     attack = max(1, round(LIMITER_ATTACK_S * sample_rate))
@@ -166,8 +168,11 @@ def normalize_loudness(
         return samples.copy()
     ceiling = 10.0 ** ((true_peak_dbfs - LIMITER_MARGIN_DB) / 20.0)
     gain_db = target_lufs - loudness
+    # Oversampled peaks scale with gain: measure them once, not on every makeup pass.
+    peaks = _sample_peaks(samples)
     for _ in range(MAX_MAKEUP_PASSES):
-        out = _limit(samples * np.float32(10.0 ** (gain_db / 20.0)), sample_rate, ceiling)
+        gain = np.float32(10.0 ** (gain_db / 20.0))
+        out = _limit(samples * gain, sample_rate, ceiling, peaks * gain)
         error = target_lufs - integrated_lufs(out, sample_rate)
         if abs(error) <= LOUDNESS_TOLERANCE_LU:
             break
