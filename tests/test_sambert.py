@@ -15,20 +15,14 @@ import pytest
 from synthesis.clause import EMOTIONS, Clause
 from synthesis.engines import EngineUnavailable, engine_class, get_engine
 from synthesis.engines import sambert
-from synthesis.engines.sambert import (
-    MAX_CHARS,
-    SambertEngine,
-    build_input,
-    emotion_attrs,
-    speakable_text,
-    split_pieces,
-    time_stretch,
-)
+from synthesis.engines import sambert_text
+from synthesis.engines.sambert import SambertEngine, time_stretch
+from synthesis.engines.sambert_text import MAX_CHARS, build_input, emotion_attrs, speakable_text, split_pieces
 from tests import fake_modelscope as fake
 
 
 def clause(text: str, normalized: str | None = None, **kw) -> Clause:
-    normalized = normalized if normalized is not None else "".join(ch for ch in text if sambert._CJK.match(ch))
+    normalized = normalized if normalized is not None else "".join(ch for ch in text if sambert_text._CJK.match(ch))
     syllables = tuple("a1" for _ in normalized)  # Sambert never sees pinyin
     return Clause(text=text, normalized=normalized, pinyin=syllables, spoken=syllables, **kw)
 
