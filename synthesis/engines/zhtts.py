@@ -149,8 +149,7 @@ class VocoderPool:
             return np.zeros(0, np.float32)
         model = self._idle.get()
         try:
-            model.resize_tensor_input(model.get_input_details()[0]["index"], list(mel.shape))
-            model.allocate_tensors()
+            _prepared(model, list(mel.shape))
             model.set_tensor(model.get_input_details()[0]["index"], mel)
             model.invoke()
             return model.get_tensor(model.get_output_details()[0]["index"])[0, :, 0].astype(np.float32)
@@ -159,6 +158,7 @@ class VocoderPool:
 
 
 def _prepared(interpreter, input_shape: list[int]):
+    """Size the (first) input and allocate: needed before every call whose shape may differ."""
     interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], input_shape)
     interpreter.allocate_tensors()
     return interpreter
@@ -282,9 +282,7 @@ class ZhttsEngine(Engine):
             "f0_ratios": np.asarray([controls.f0], np.float32),
             "energy_ratios": np.asarray([controls.energy], np.float32),
         }
-        model = self._acoustic
-        model.resize_tensor_input(model.get_input_details()[0]["index"], [1, len(ids)])
-        model.allocate_tensors()
+        model = _prepared(self._acoustic, [1, len(ids)])
         for detail in model.get_input_details():
             model.set_tensor(detail["index"], inputs[detail["name"]])
         model.invoke()
