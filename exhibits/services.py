@@ -5,7 +5,7 @@ Each action runs in ``transaction.atomic`` and locks the narration row before it
 in that order, so concurrent actions cannot deadlock). Render tasks are sent with
 ``transaction.on_commit`` carrying only the job id: the worker never sees uncommitted rows, and a
 broker outage never fails the curator's save (the job stays "queued" and the sweeper sends it).
-The worker side of a job (claim, publish, fail, retry) is at the end; ``exhibits.rendering``
+The worker side of a job (claim, publish, fail, retry) is at the end; ``exhibits.render.job``
 calls it around the speech library.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ SEND_GRACE = timedelta(seconds=5)  # a job younger than this may still be in its
 # --- sending -------------------------------------------------------------------------------------
 def send_render(job_id: int) -> bool:
     """Hand a job to the broker now; False (logged, never raised) when the broker is down."""
-    from exhibits.tasks import render_narration  # tasks imports services
+    from exhibits.render.tasks import render_narration  # tasks imports services
 
     try:
         render_narration.delay(job_id)

@@ -6,5 +6,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guide_site.settings")
 
 app = Celery("guide_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
-app.autodiscover_tasks(related_name="tasks_api")  # speech API + cleanup (exhibits/tasks_api.py)
+# Task modules are listed in settings.CELERY_IMPORTS (they live in sub-packages of exhibits/,
+# which autodiscovery, looking for <app>.tasks, would not find).

@@ -123,6 +123,10 @@ else:
         # A curator's save must not hang on a dead Redis: fail fast, the sweeper re-sends.
         "socket_connect_timeout": 2,
     }
+# The modules that define tasks, imported by every worker (and beat) at start; a missing one
+# is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
+# ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.tasks_api"]
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"

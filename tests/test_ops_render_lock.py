@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from exhibits import render_lock
+from exhibits.render import lock as render_lock
 from exhibits.models import SpeechTask
 from tests.api_support import PYTHON, Api, child_env, start, stop, wait_for
 
@@ -62,7 +62,7 @@ def test_lock_excludes_and_times_out(settings, tmp_path, backend):
 
 
 def test_redis_lock_has_an_expiry(settings):
-    from exhibits.redis_conn import redis_client
+    from exhibits.render.redis_conn import redis_client
 
     key = f"test-{time.time_ns()}"
     with render_lock.cache_key_lock(key):
@@ -110,7 +110,7 @@ def test_two_celery_workers_render_a_text_once(client, settings, tmp_path):
 
 
 def test_heartbeat_keeps_a_long_render_locked_and_a_dead_holder_frees_the_key(monkeypatch):
-    from exhibits.redis_conn import redis_client
+    from exhibits.render.redis_conn import redis_client
 
     monkeypatch.setattr(render_lock, "LOCK_TTL_SECONDS", 1)
     monkeypatch.setattr(render_lock, "HEARTBEAT_SECONDS", 0.2)

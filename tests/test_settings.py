@@ -76,7 +76,7 @@ def test_celery_contract():
 def test_render_task_retries_only_errors_that_heal():
     from django.db import OperationalError
 
-    from exhibits.tasks import render_narration
+    from exhibits.render.tasks import render_narration
     from synthesis.engines import EngineUnavailable
     from synthesis.markup import ScriptError
 
@@ -91,7 +91,7 @@ def test_render_task_retries_only_errors_that_heal():
 def test_tasks_take_ids_only(name):
     import inspect
 
-    from exhibits import tasks
+    from exhibits.render import tasks
 
     params = list(inspect.signature(getattr(tasks, name).run).parameters)
     assert params in ([], ["job_id"])

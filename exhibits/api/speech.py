@@ -13,7 +13,7 @@ from django.conf import settings
 from exhibits.api.errors import ApiError
 from exhibits.api.memo import Memo
 from exhibits.models.narration import lexicon_for_script
-from exhibits.render_lock import render_once
+from exhibits.render.lock import render_once
 
 CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
 from exhibits.models import ApiKey
-from exhibits.redis_conn import redis_client
+from exhibits.render.redis_conn import redis_client
 
 WINDOW_SECONDS = 60
 

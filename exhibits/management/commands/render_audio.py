@@ -18,8 +18,8 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from exhibits import bulk, rendering
 from exhibits.models import Exhibit, Narration, RenderJob
+from exhibits.render import bulk, job as render_job
 
 
 class Command(BaseCommand):
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         ready = len(plan.already_ready)
         if not (options["all"] or options["exhibit"]):  # --stale never selected the ready ones: count them
             ready = Narration.objects.count() - len(plan.jobs)
-        outcomes = Counter({rendering.SKIPPED: ready})
+        outcomes = Counter({render_job.SKIPPED: ready})
         if options["dry_run"]:
             for job in plan.jobs:
                 n = job.narration
@@ -58,8 +58,8 @@ class Command(BaseCommand):
         if timed_out:
             raise CommandError(f"timed out after {options['timeout']:.0f} s; {len(timed_out)} job(s) still live "
                                "(are the workers running?); run again to keep waiting", returncode=2)
-        if outcomes[rendering.FAILED]:
-            raise CommandError(f"{outcomes[rendering.FAILED]} narration(s) failed", returncode=1)
+        if outcomes[render_job.FAILED]:
+            raise CommandError(f"{outcomes[render_job.FAILED]} narration(s) failed", returncode=1)
 
     def select(self, options):
         narrations = Narration.objects.select_related("exhibit").order_by("exhibit__code", "language")
@@ -85,7 +85,7 @@ class Command(BaseCommand):
             outcomes[outcome] += 1
             bar.update(1)
             bar.set_postfix({k: v for k, v in outcomes.items() if v}, refresh=False)
-            if outcome == rendering.FAILED:
+            if outcome == render_job.FAILED:
                 job = RenderJob.objects.select_related("narration__exhibit").get(pk=job_id)
                 failures.append(f"failed: exhibit {job.narration.exhibit.code} v{job.version}: {job.error}")
 

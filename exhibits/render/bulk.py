@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection, connections
 
-from exhibits import pool, rendering, services
+from exhibits import services
 from exhibits.models import Narration, RenderJob
+from exhibits.render import job as render_job, pool
 
-OUTCOMES = (rendering.RENDERED, rendering.REUSED, rendering.SKIPPED, rendering.FAILED)
+OUTCOMES = (render_job.RENDERED, render_job.REUSED, render_job.SKIPPED, render_job.FAILED)
 
 
 @dataclass
@@ -49,10 +50,10 @@ def plan(narrations: Iterable[Narration], force: bool, send: bool, dry_run: bool
 def run_here(job_id: int) -> str:
     """One job in this process; healable errors fail the job (re-run the command to retry)."""
     try:
-        return rendering.run_job(job_id)
-    except rendering.HEALABLE as exc:
-        services.do_fail_job(job_id, rendering.describe_error(exc))
-        return rendering.FAILED
+        return render_job.run_job(job_id)
+    except render_job.HEALABLE as exc:
+        services.do_fail_job(job_id, render_job.describe_error(exc))
+        return render_job.FAILED
 
 
 def run_sync(job_ids: list[int], workers: int, on_done: Callable[[int, str], None]) -> None:
@@ -78,11 +79,11 @@ def run_sync(job_ids: list[int], workers: int, on_done: Callable[[int, str], Non
 # --- via the workers -----------------------------------------------------------------------------
 def outcome_of(state: str, reused: bool) -> str | None:
     if state == RenderJob.State.READY:
-        return rendering.REUSED if reused else rendering.RENDERED
+        return render_job.REUSED if reused else render_job.RENDERED
     if state == RenderJob.State.FAILED:
-        return rendering.FAILED
+        return render_job.FAILED
     if state == RenderJob.State.SUPERSEDED:
-        return rendering.SKIPPED
+        return render_job.SKIPPED
     return None  # still live
 
 

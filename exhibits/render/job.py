@@ -1,6 +1,6 @@
 """Run one render job: claim it, reuse or synthesise the audio, publish it if still current.
 
-Shared by the Celery task (``exhibits.tasks``) and in-process bulk rendering
+Shared by the Celery task (``exhibits.render.tasks``) and in-process bulk rendering
 (``render_audio --sync``), so both follow the same rules. Only rows change through
 ``exhibits.services``; this module adds the speech library calls in between, outside any
 transaction (a render takes seconds and must not hold row locks).
@@ -75,7 +75,7 @@ def run_job(job_id: int) -> str:
 
 
 def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
-    from exhibits.render_lock import render_once
+    from exhibits.render.lock import render_once
     from synthesis.pipeline import prepare
 
     config = render_config(work.script, work.voice, work.emotion)

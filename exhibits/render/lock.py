@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from exhibits.redis_conn import redis_client
+from exhibits.render.redis_conn import redis_client
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.05

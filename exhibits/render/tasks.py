@@ -1,7 +1,7 @@
 """Celery tasks of the narration pipeline. Messages carry job ids only; state lives in RenderJob.
 
 Delivery is at-least-once (acks_late + reject_on_worker_lost): a worker killed mid-render gets
-its message redelivered, and ``exhibits.rendering.run_job`` is safe to run again for the same job
+its message redelivered, and ``exhibits.render.job.run_job`` is safe to run again for the same job
 (a finished job ignores it, files are written atomically, publishing re-checks the version).
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ from celery import Task, shared_task
 from celery.signals import worker_process_init
 from django.conf import settings
 
-from exhibits import rendering, services
+from exhibits import services
+from exhibits.render import job as render_job
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +31,18 @@ def load_voice(**_kwargs) -> None:
 
 class RenderTask(Task):
     def on_retry(self, exc, task_id, args, kwargs, einfo):
-        services.do_retry_job(args[0], f"第{self.request.retries + 1}次尝试出错，稍后重试 / retrying: {rendering.describe_error(exc)}")
+        services.do_retry_job(args[0], f"第{self.request.retries + 1}次尝试出错，稍后重试 / retrying: {render_job.describe_error(exc)}")
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         # Healable errors that outlived max_retries end here (others were handled in run_job).
-        services.do_fail_job(args[0], rendering.describe_error(exc))
+        services.do_fail_job(args[0], render_job.describe_error(exc))
 
 
 @shared_task(
     bind=True,
     base=RenderTask,
     name="exhibits.render_narration",
-    autoretry_for=rendering.HEALABLE,
+    autoretry_for=render_job.HEALABLE,
     retry_backoff=5,  # 5, 10, 20, 40 s … (with jitter) while the database or disk recovers
     retry_backoff_max=300,  # stays below the Redis visibility timeout
     retry_jitter=True,
@@ -50,7 +51,7 @@ class RenderTask(Task):
     reject_on_worker_lost=True,
 )
 def render_narration(self, job_id: int) -> str:
-    return rendering.run_job(job_id)
+    return render_job.run_job(job_id)
 
 
 @shared_task(name="exhibits.sweep_stale_renders", acks_late=False, time_limit=120, soft_time_limit=100)

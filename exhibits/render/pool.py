@@ -25,6 +25,6 @@ def start(db_name: str, media_root: str) -> None:
 
 
 def run(job_id: int) -> str:
-    from exhibits.bulk import run_here
+    from exhibits.render.bulk import run_here
 
     return run_here(job_id)
