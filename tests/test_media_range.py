@@ -1,4 +1,4 @@
-"""MEDIA_URL served by exhibits.media_views: byte ranges, conditional requests, cache headers and
+"""MEDIA_URL served by exhibits.visitor.media: byte ranges, conditional requests, cache headers and
 path tricks. See the module docstring there for the chosen behaviour of each case."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from exhibits.media_views import UNSATISFIABLE, parse_range
+from exhibits.visitor.media import UNSATISFIABLE, parse_range
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
 SIZE = 1000

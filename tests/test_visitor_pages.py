@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from exhibits import transcript
-from exhibits import visitor as visitor_cache
 from exhibits.models import Exhibit, Narration
+from exhibits.visitor import pages as visitor_cache, transcript
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
 pytestmark = pytest.mark.django_db

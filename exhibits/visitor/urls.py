@@ -1,7 +1,7 @@
 """Visitor site. ``/e/<code>/`` is printed on labels as a QR code: it must never change."""
 from django.urls import path
 
-from exhibits import labels, views
+from exhibits.visitor import labels, views
 
 urlpatterns = [
     path("", views.home, name="home"),

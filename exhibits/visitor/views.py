@@ -1,7 +1,7 @@
 """Visitor site: museum home with the number keypad, exhibit pages, QR codes, friendly 404.
 
 Pages are plain HTML that work without JavaScript; inline scripts add the
-keypad, synced transcript and speed buttons (a few KB, inline: no extra request). Data loading and caching live in ``visitor``.
+keypad, synced transcript and speed buttons (a few KB, inline: no extra request). Data loading and caching live in ``pages``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from exhibits import qr, visitor
+from exhibits.visitor import pages, qr
 from exhibits.models import Exhibit
 
 MAX_CODE_DIGITS = 9
@@ -30,8 +30,8 @@ def page_not_found(request, exception=None):
 
 @require_safe
 def home(request):
-    html = visitor.cached_page(
-        "home", visitor.home_stamp, lambda stamp: render_to_string("exhibits/home.html", {"galleries": visitor.galleries()})
+    html = pages.cached_page(
+        "home", pages.home_stamp, lambda stamp: render_to_string("exhibits/home.html", {"galleries": pages.galleries()})
     )
     return HttpResponse(html)
 
@@ -57,12 +57,12 @@ def go(request):
 @require_safe
 def exhibit(request, code: int):
     def build(stamp) -> str | None:
-        if not visitor.is_published(stamp):  # drafts look exactly like unknown numbers
+        if not pages.is_published(stamp):  # drafts look exactly like unknown numbers
             return None
-        context = visitor.exhibit_context(code)
+        context = pages.exhibit_context(code)
         return render_to_string("exhibits/exhibit.html", context) if context else None
 
-    html = visitor.cached_page(f"exhibit:{code}", lambda: visitor.exhibit_stamp(code), build)
+    html = pages.cached_page(f"exhibit:{code}", lambda: pages.exhibit_stamp(code), build)
     return HttpResponse(html) if html is not None else _not_found(request, code=str(code))
 
 

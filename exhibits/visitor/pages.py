@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
-from exhibits import transcript as tx
+from exhibits.visitor import transcript as tx
 from exhibits.models import Exhibit, Gallery, Narration
 
 LANGUAGE = "zh"  # the one narration language visitors get today

@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from exhibits import qr
+from exhibits.visitor import qr
 from exhibits.models import Exhibit
 
 PER_SHEET = 8  # 2 x 4 labels of 90 x 62 mm on A4
