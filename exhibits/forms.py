@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from exhibits import moderation
 from exhibits.models import LexiconEntry, Narration
+from exhibits.ops import moderation
 from exhibits.services import check_script
 
 EMOTION_CHOICES = [

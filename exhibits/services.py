@@ -21,9 +21,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from exhibits import moderation
 from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
 from exhibits.models.narration import lexicon_for_script
+from exhibits.ops import moderation
 
 log = logging.getLogger(__name__)
 State = RenderJob.State

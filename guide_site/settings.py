@@ -191,7 +191,7 @@ API_DIR = "api"  # under MEDIA_ROOT: API outputs, removed API_RESULT_TTL_SECONDS
 # in every web process within this many seconds (immediately in the one that made the change).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)
 LEXICON_CACHE_SECONDS = env_int("LEXICON_CACHE_SECONDS", 5)
-MODERATION_BACKEND = env_str("MODERATION_BACKEND", "exhibits.moderation.TermListBackend")
+MODERATION_BACKEND = env_str("MODERATION_BACKEND", "exhibits.ops.moderation.TermListBackend")
 MODERATION_TERMS = env_list("MODERATION_TERMS", [])
 CLEANUP_INTERVAL_SECONDS = env_int("CLEANUP_INTERVAL_SECONDS", 3600)
 # Probes (docker, load balancers) talk plain HTTP to the app server: never redirect them to https.

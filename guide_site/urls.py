@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from exhibits.health import healthz
+from exhibits.ops.health import healthz
 from exhibits.visitor.media import serve_media
 
 urlpatterns = [

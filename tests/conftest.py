@@ -16,8 +16,8 @@ def visitor(client):
 
 @pytest.fixture
 def curator_user(db, django_user_model):
-    """Staff member in the ``curator`` group (exactly the permissions of exhibits.roles)."""
-    from exhibits.roles import ensure_curator_group
+    """Staff member in the ``curator`` group (exactly the permissions of exhibits.ops.roles)."""
+    from exhibits.ops.roles import ensure_curator_group
 
     user = django_user_model.objects.create_user("curator", "curator@museum.test", "curator-pw", is_staff=True)
     user.groups.add(ensure_curator_group())

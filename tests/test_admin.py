@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 
 from exhibits import services
 from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
-from exhibits.roles import CURATOR_PERMISSIONS
+from exhibits.ops.roles import CURATOR_PERMISSIONS
 from tests.test_pipeline_worker import exhibit_form
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from exhibits import health
+from exhibits.ops import health
 
 
 def test_healthy(client, db):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from exhibits import moderation
+from exhibits.ops import moderation
 
 
 def test_no_terms_allows_everything(settings):

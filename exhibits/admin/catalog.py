@@ -9,13 +9,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from exhibits import moderation, services
+from exhibits import services
 from exhibits.admin.audio import audio_player
 from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
 from exhibits.admin_labels import print_gallery_labels, print_labels
 from exhibits.forms import NarrationForm, PronunciationForm
 from exhibits.models import Exhibit, Gallery, Narration
 from exhibits.models.narration import lexicon_for_script
+from exhibits.ops import moderation
 
 
 @admin.register(Gallery)

@@ -14,7 +14,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exhibits import moderation
 from exhibits.api import speech
 from exhibits.api.auth import ApiKeyAuthentication, HasApiKey
 from exhibits.api.errors import ApiError, error_response, exception_handler
@@ -29,6 +28,7 @@ from exhibits.api.serializers import (
 )
 from exhibits.api.throttling import ApiRateThrottle
 from exhibits.models import Exhibit, Narration, SpeechTask
+from exhibits.ops import moderation
 
 MAX_CODE = 2**31 - 1  # PositiveIntegerField
 KEYED_ERRORS = {code: ErrorSerializer for code in (401, 403, 429)}

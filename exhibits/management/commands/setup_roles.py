@@ -1,7 +1,7 @@
 """``manage.py setup_roles``: create or reset the ``curator`` group's permissions (idempotent)."""
 from django.core.management.base import BaseCommand
 
-from exhibits.roles import CURATOR_GROUP, ensure_curator_group
+from exhibits.ops.roles import CURATOR_GROUP, ensure_curator_group
 
 
 class Command(BaseCommand):

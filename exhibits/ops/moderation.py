@@ -1,6 +1,6 @@
 """Content moderation for everything that becomes public speech: API input and publishing.
 
-    from exhibits import moderation
+    from exhibits.ops import moderation
     moderation.check(text)          # None, or raises moderation.ModerationError(term)
 
 ``settings.MODERATION_BACKEND`` is a dotted path to a callable ``check(text) -> None`` (raising
@@ -16,7 +16,7 @@ import unicodedata
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-DEFAULT_BACKEND = "exhibits.moderation.TermListBackend"
+DEFAULT_BACKEND = "exhibits.ops.moderation.TermListBackend"
 
 # Markup is not spoken, so it must not hide a term ("坏[pause]词" is still said as 坏词).
 _MARKUP = re.compile(r"\[[^\[\]\n]{0,40}\]|[{}|]")
