@@ -31,11 +31,11 @@ def test_schema_is_served_publicly(client, db):
 
 @pytest.fixture
 def api_schema(db, settings, tmp_path, monkeypatch):
-    from exhibits import tasks_api
+    from exhibits.api import tasks as api_tasks
 
     settings.MEDIA_ROOT = tmp_path
     settings.API_MAX_TEXT_CHARS = 200  # keeps generated texts, and so synthesis, short
-    monkeypatch.setattr(tasks_api, "enqueue_speech_task", lambda task_id: None)
+    monkeypatch.setattr(api_tasks, "enqueue_speech_task", lambda task_id: None)
     gallery = Gallery.objects.create(name="g", slug="g")
     Exhibit.objects.create(title="t", gallery=gallery, status=Exhibit.Status.PUBLISHED)
     # As Django's test client does: a request must not close the test's transaction connection.

@@ -50,11 +50,11 @@ def test_markup_error_names_line_and_column(api, media):
 
 
 def test_async_task_lifecycle(api, media, django_capture_on_commit_callbacks, monkeypatch):
-    from exhibits import tasks_api
+    from exhibits.api import tasks as api_tasks
 
     # The worker's code, run in-process: the message carries only the id.
     sent = []
-    monkeypatch.setattr(tasks_api, "enqueue_speech_task", lambda task_id: sent.append(str(task_id)))
+    monkeypatch.setattr(api_tasks, "enqueue_speech_task", lambda task_id: sent.append(str(task_id)))
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post("/api/tts_async", {"text": SENTENCE, "emotion": "happy"})
     assert response.status_code == 202, response.content
@@ -63,13 +63,13 @@ def test_async_task_lifecycle(api, media, django_capture_on_commit_callbacks, mo
     assert response.json()["status_url"] == f"http://testserver/api/tasks/{task_id}"
     status = api.get(f"/api/tasks/{task_id}").json()
     assert status["state"] == "queued" and status["result"] is None and status["progress"] == 0
-    tasks_api.synthesize_speech(task_id)
+    api_tasks.synthesize_speech(task_id)
     status = api.get(f"/api/tasks/{task_id}").json()
     assert status["state"] == "ready" and status["progress"] == 1.0
     assert status["result"]["audio_url"].endswith(".mp3") and status["result"]["cache_hit"] is False
     row = SpeechTask.objects.get(pk=task_id)
     assert (media / row.audio_path).is_file()
-    tasks_api.synthesize_speech(task_id)  # a redelivered message is a no-op
+    api_tasks.synthesize_speech(task_id)  # a redelivered message is a no-op
     assert SpeechTask.objects.get(pk=task_id).finished_at == row.finished_at
 
 
@@ -87,12 +87,12 @@ def test_task_ids_are_private_and_expire(api, client, settings):
 
 
 def test_failed_task_reports_error(api, monkeypatch):
-    from exhibits import tasks_api
+    from exhibits.api import tasks as api_tasks
     from exhibits.api import speech
 
     task = SpeechTask.objects.create(api_key=api_key_of(api), params={"text": SENTENCE, "format": "mp3"})
     monkeypatch.setattr(speech, "synthesize", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
-    tasks_api.synthesize_speech(str(task.pk))
+    api_tasks.synthesize_speech(str(task.pk))
     status = api.get(f"/api/tasks/{task.pk}").json()
     assert status["state"] == "failed" and "internal error" in status["error"] and "boom" not in status["error"]
 
@@ -102,10 +102,10 @@ def api_key_of(api) -> ApiKey:
 
 
 def test_result_ttl_is_configurable(api, settings, django_capture_on_commit_callbacks, monkeypatch):
-    from exhibits import tasks_api
+    from exhibits.api import tasks as api_tasks
 
     settings.API_RESULT_TTL_SECONDS = 120
-    monkeypatch.setattr(tasks_api, "enqueue_speech_task", lambda task_id: None)
+    monkeypatch.setattr(api_tasks, "enqueue_speech_task", lambda task_id: None)
     response = api.post("/api/tts_async", {"text": SENTENCE})
     task = SpeechTask.objects.get(pk=response.json()["task_id"])
     assert timedelta(seconds=100) < task.expires_at - timezone.now() <= timedelta(seconds=120)

@@ -110,6 +110,6 @@ def test_empty_media_root(settings, tmp_path, db):
 def test_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["cleanup-media"]
     assert entry["task"] == "exhibits.cleanup_media" and entry["schedule"] > 0
-    from exhibits import tasks_api
+    from exhibits.api import tasks as api_tasks
 
-    assert tasks_api.cleanup_media.name == "exhibits.cleanup_media"
+    assert api_tasks.cleanup_media.name == "exhibits.cleanup_media"

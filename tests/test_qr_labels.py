@@ -10,7 +10,7 @@ import zxingcpp
 from django.test import RequestFactory
 from PIL import Image, ImageDraw
 
-from exhibits.admin_labels import compact, print_gallery_labels, print_labels
+from exhibits.admin.labels import compact, print_gallery_labels, print_labels
 from exhibits.models import Exhibit, Gallery
 from exhibits.visitor import qr
 from tests.visitor_fixtures import *  # noqa: F401,F403

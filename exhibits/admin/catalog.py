@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from exhibits import services
 from exhibits.admin.audio import audio_player
 from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
-from exhibits.admin_labels import print_gallery_labels, print_labels
+from exhibits.admin.labels import print_gallery_labels, print_labels
 from exhibits.forms import NarrationForm, PronunciationForm
 from exhibits.models import Exhibit, Gallery, Narration
 from exhibits.models.narration import lexicon_for_script

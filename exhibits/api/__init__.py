@@ -2,5 +2,5 @@
 
 Every response under /api/ that is an error is JSON ``{"error": code, "detail": ...}``
 (``errors``); keys and rate limits live in ``auth`` and ``throttling``; the speech work itself
-is in ``speech`` so views stay thin and the Celery task (``exhibits.tasks_api``) shares it.
+is in ``speech`` so views stay thin and the Celery tasks (``tasks``) share it.
 """

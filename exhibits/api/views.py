@@ -112,7 +112,7 @@ class TtsAsyncView(ApiView):
         "API_RESULT_TTL_SECONDS after they are ready.",
     )
     def post(self, request):
-        from exhibits.tasks_api import enqueue_speech_task
+        from exhibits.api.tasks import enqueue_speech_task
 
         params = validated_request(request)
         speech.check_script(params["text"], speech.render_config(params))

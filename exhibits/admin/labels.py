@@ -1,4 +1,4 @@
-"""Admin actions that open the printable label sheet (registered by exhibits/admin.py):
+"""Admin actions that open the printable label sheet (registered in ``catalog``):
 
     actions = [print_labels]            # on ExhibitAdmin
     actions = [print_gallery_labels]    # on GalleryAdmin
