@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -28,15 +29,16 @@ from exhibits.ops import moderation
 log = logging.getLogger(__name__)
 State = RenderJob.State
 SEND_GRACE = timedelta(seconds=5)  # a job younger than this may still be in its on_commit send
+# Sent by name: the task module (exhibits.render.tasks) imports this one, so importing it back
+# would close a circle. The name is what queued messages and deploys depend on; never change it.
+RENDER_TASK = "exhibits.render_narration"
 
 
 # --- sending -------------------------------------------------------------------------------------
 def send_render(job_id: int) -> bool:
     """Hand a job to the broker now; False (logged, never raised) when the broker is down."""
-    from exhibits.render.tasks import render_narration  # tasks imports services
-
     try:
-        render_narration.delay(job_id)
+        current_app.send_task(RENDER_TASK, args=[job_id])
     except Exception:  # kombu/redis/OS errors alike: the row is the source of truth, not the message
         log.warning("could not send render job %s to the broker; the sweeper will retry", job_id, exc_info=True)
         return False

@@ -18,11 +18,21 @@ PRINT = (
 )
 
 
-def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
+# What a worker does at start: import settings.CELERY_IMPORTS; then list what it could run.
+REGISTERED_TASKS = (
+    "import json, django; django.setup(); from guide_site.celery import app; app.loader.import_default_modules(); "
+    "print(json.dumps(sorted(name for name in app.tasks if name.startswith('exhibits.'))))"
+)
+# Queued messages and beat entries carry these names: a deploy must never rename one.
+DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.render_narration", "exhibits.sweep_stale_renders",
+                       "exhibits.synthesize_speech"]
+
+
+def load_settings(tmp_path, code: str = PRINT, **env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "PRODUCTION",
                                                               "SECRET_KEY", "DEBUG", "REDIS_URL")}
     clean.update(DJANGO_SETTINGS_MODULE="guide_site.settings", VAR_DIR=str(tmp_path), **env)
-    return subprocess.run([sys.executable, "-c", PRINT], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
 
 def test_defaults_are_the_embedded_demo_stack(tmp_path):
@@ -45,6 +55,16 @@ def test_production_refuses_the_default_secret(tmp_path):
 def test_a_typo_in_a_boolean_fails_loudly(tmp_path):
     done = load_settings(tmp_path, DEBUG="yess")
     assert done.returncode != 0 and "DEBUG='yess' is not a boolean" in done.stderr
+
+
+def test_a_fresh_worker_registers_every_task_under_its_deployed_name(tmp_path):
+    # A fresh process, because this one may have imported the task modules some other way.
+    done = load_settings(tmp_path, code=REGISTERED_TASKS)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == DEPLOYED_TASK_NAMES
+    from exhibits import services
+
+    assert services.RENDER_TASK == "exhibits.render_narration"  # what services sends by name
 
 
 def test_tests_use_the_configured_database_and_redis():

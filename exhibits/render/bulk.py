@@ -47,19 +47,10 @@ def plan(narrations: Iterable[Narration], force: bool, send: bool, dry_run: bool
 
 
 # --- in-process (--sync) -------------------------------------------------------------------------
-def run_here(job_id: int) -> str:
-    """One job in this process; healable errors fail the job (re-run the command to retry)."""
-    try:
-        return render_job.run_job(job_id)
-    except render_job.HEALABLE as exc:
-        services.do_fail_job(job_id, render_job.describe_error(exc))
-        return render_job.FAILED
-
-
 def run_sync(job_ids: list[int], workers: int, on_done: Callable[[int, str], None]) -> None:
     if workers <= 1:
         for job_id in job_ids:
-            on_done(job_id, run_here(job_id))
+            on_done(job_id, render_job.run_here(job_id))
         return
     # spawn, not fork: a forked copy of a loaded LiteRT interpreter (and its thread pool) hangs.
     context = multiprocessing.get_context("spawn")

@@ -74,6 +74,16 @@ def run_job(job_id: int) -> str:
     return REUSED if reused else RENDERED
 
 
+def run_here(job_id: int) -> str:
+    """One job in this process, without Celery (``render_audio --sync`` and its pool processes):
+    healable errors fail the job instead of retrying (re-run the command to retry)."""
+    try:
+        return run_job(job_id)
+    except HEALABLE as exc:
+        services.do_fail_job(job_id, describe_error(exc))
+        return FAILED
+
+
 def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
     from exhibits.render.lock import render_once
     from synthesis.pipeline import prepare

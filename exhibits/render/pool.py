@@ -25,6 +25,6 @@ def start(db_name: str, media_root: str) -> None:
 
 
 def run(job_id: int) -> str:
-    from exhibits.render.bulk import run_here
+    from exhibits.render.job import run_here  # not bulk: bulk starts this pool, so it imports us
 
     return run_here(job_id)

@@ -41,7 +41,7 @@ class RenderTask(Task):
 @shared_task(
     bind=True,
     base=RenderTask,
-    name="exhibits.render_narration",
+    name=services.RENDER_TASK,  # "exhibits.render_narration": services sends jobs by this name
     autoretry_for=render_job.HEALABLE,
     retry_backoff=5,  # 5, 10, 20, 40 s … (with jitter) while the database or disk recovers
     retry_backoff_max=300,  # stays below the Redis visibility timeout
