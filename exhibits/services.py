@@ -271,7 +271,7 @@ def _remove_orphan_temp_files(max_age_seconds: int = 3600) -> int:
     return removed
 
 
-# --- render jobs, worker side (called by exhibits.rendering) -------------------------------------
+# --- render jobs, worker side (called by exhibits.render.job) ------------------------------------
 @dataclass(frozen=True)
 class JobWork:
     """A claimed job: the text to render, snapshotted under the lock with its version."""

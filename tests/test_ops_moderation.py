@@ -1,4 +1,4 @@
-"""exhibits.moderation: the term list, markup that hides a term, pluggable backends."""
+"""exhibits.ops.moderation: the term list, markup that hides a term, pluggable backends."""
 from __future__ import annotations
 
 import pytest
