@@ -34,9 +34,10 @@ SEND_GRACE = timedelta(seconds=5)  # a job younger than this may still be in its
 def send_render(job_id: int) -> bool:
     """Hand a job to the broker now; False (logged, never raised) when the broker is down."""
     from exhibits.tasks import render_narration  # tasks imports services
+    from guide_site.celery import queue_for_engine
 
     try:
-        render_narration.delay(job_id)
+        render_narration.apply_async((job_id,), queue=queue_for_engine(settings.SYNTHESIS_ENGINE))
     except Exception:  # kombu/redis/OS errors alike: the row is the source of truth, not the message
         log.warning("could not send render job %s to the broker; the sweeper will retry", job_id, exc_info=True)
         return False

@@ -123,6 +123,11 @@ else:
         # A curator's save must not hang on a dead Redis: fail fast, the sweeper re-sends.
         "socket_connect_timeout": 2,
     }
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # what a worker started without -Q consumes
+# Engines whose renders need a worker of their own (another Python, other packages): engine ->
+# queue. That worker runs `celery -A guide_site worker -Q sambert`; the default worker never
+# consumes these queues (guide_site.celery.queue_for_engine picks the queue at send time).
+RENDER_QUEUES = {"sambert": "sambert"}
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
