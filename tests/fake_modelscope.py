@@ -18,8 +18,9 @@ What it mirrors (ModelScope 1.9.x, KAN-TTS):
   ``forward(symbols)`` returning float samples in [-1, 1] at 16 kHz.
 
 Audio: per syllable SYLLABLE_S of a tone at the voice's pitch times the emotion's ratio
-(so decoded audio tells which emotion each syllable got); SILENCE_S of silence at each end
-and at every #3/#4 mark (ttsfrd's phrase and sentence breaks).
+(so decoded audio tells which emotion each syllable got), faded in and out over RAMP_S like
+the energy dip between real syllables; SILENCE_S of silence at each end and at every #3/#4
+mark (ttsfrd's phrase and sentence breaks).
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ SPEAKERS = "F7,F74,FBYN,FRXL,M7,xiaoyu"  # linguistic_unit.speaker_list of the z
 LFEAT_TYPES = "sy,tone,syllable_flag,word_segment,emo_category,speaker_category"
 SYLLABLE_S = 0.1
 SILENCE_S = 0.05
+RAMP_S = 0.005
 SENTENCE_END = "。！？…"
 PHRASE_BREAK = "，、：；"
 SYLLABLE_FLAGS = ("s_begin", "s_end", "s_none", "s_both", "s_middle")  # ch_symbols.ch_syllable_flags
@@ -138,12 +140,14 @@ class FakeVoice:
             emo = types_.index("emo_category") if "emo_category" in types_ else None
             gap = np.zeros(int(SILENCE_S * SAMPLE_RATE), np.float32)
             t = np.arange(int(SYLLABLE_S * SAMPLE_RATE)) / SAMPLE_RATE
+            ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / RAMP_S)  # syllables dip at their edges
             pieces = [gap]
             for symbol in symbol_seq.split():
                 fields = symbol[1:-1].split("$")
                 if fields[2] in ("s_begin", "s_both"):
                     ratio = EMOTION_RATIO[fields[emo]] if emo is not None else 1.0
-                    pieces.append((0.5 * np.sin(2 * np.pi * VOICE_HZ[self.voice_name] * ratio * t)).astype(np.float32))
+                    tone = 0.5 * ramp * np.sin(2 * np.pi * VOICE_HZ[self.voice_name] * ratio * t)
+                    pieces.append(tone.astype(np.float32))
                 elif fields[0] in ("#3", "#4"):
                     pieces.append(gap)
             pieces.append(gap)

@@ -141,6 +141,14 @@ def test_clause_pieces_cut_in_the_comma_silence(engine):
     assert starts == sorted(starts) and second.char_times[-1][1] <= len(second.samples) / RATE
 
 
+def test_emotion_boundary_after_several_pauses_cuts_between_the_right_syllables(engine):
+    *plain, happy = say(engine, "青铜器，商代晚期，出土于殷墟，距今[happy]三千年[/happy]。")
+    base = fake.VOICE_HZ["zhitian_emo"]
+    assert len(voiced(happy.samples)) / RATE == pytest.approx(3 * fake.SYLLABLE_S, abs=0.01)
+    assert dominant_hz(voiced(happy.samples)) == pytest.approx(base * fake.EMOTION_RATIO["emotion_happy"], abs=8)
+    assert len(voiced(plain[-1].samples)) / RATE == pytest.approx(2 * fake.SYLLABLE_S, abs=0.01)
+
+
 def test_output_is_bit_identical_run_to_run(engine):
     script = "[happy]这件青铜器[/happy]，出土于殷墟。[fear]小心[/fear]！"
     first, second = say(engine, script), say(engine, script)

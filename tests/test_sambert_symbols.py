@@ -11,6 +11,7 @@ from synthesis.engines.sambert_text import (
     sentences,
     speakable_text,
     syllable_count,
+    syllable_midpoints,
     symbol_lines,
 )
 from synthesis.frontend import analyse
@@ -103,6 +104,15 @@ def test_emotion_field_position_follows_lfeat_type_list():
     assert out == "{b_c$tone3$s_begin$word_begin$F7$emotion_sad} {ei_c$tone3$s_end$word_end$F7$emotion_sad}"
     (same,), counts = rewrite_emotions([line], [(1, "emotion_sad")], emo_field=None)
     assert same == line and counts == [1]
+
+
+def test_syllable_midpoints_count_phrase_breaks_as_time():
+    (line,) = symbol_lines(BEIJING)  # 7 syllables, #1 marks take no time
+    assert syllable_midpoints(line) == pytest.approx([1 / 7, 2 / 7, 3 / 7, 4 / 7, 5 / 7, 6 / 7, 1.0])
+    comma = symbol_lines(fake.FakeFrontend().gen_tacotron_symbols("青铜器，商代。"))[0]
+    # 3 syllables, a #3 break, 2 syllables: 6 units; the gap after syllable 3 is the break
+    assert syllable_midpoints(comma) == pytest.approx([1 / 6, 2 / 6, 3.5 / 6, 5 / 6, 1.0])
+    assert syllable_midpoints("") == []
 
 
 def test_a_symbol_that_is_not_a_symbol_is_an_error():

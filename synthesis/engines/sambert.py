@@ -54,7 +54,7 @@ from synthesis.engines.sambert_text import (
     rewrite_emotions,
     sentences,
     sentence_text,
-    syllable_count,
+    syllable_midpoints,
     symbol_lines,
 )
 
@@ -104,38 +104,46 @@ def time_stretch(samples: np.ndarray, speed: float, rate: int = SAMPLE_RATE) -> 
 
 
 def quietest_cut(samples: np.ndarray, estimate: int, lo: int, rate: int = SAMPLE_RATE) -> int:
-    """Sample index near ``estimate`` (not before ``lo``) in the middle of the quietest frame."""
+    """A cut near ``estimate`` (not before ``lo``): the middle of the nearest quiet frame.
+
+    Quiet: within 1.5x the quietest frame's energy in reach, and clearly (2x) quieter than
+    the frame at the estimate; when nothing is, the estimate itself.
+    """
     frame = int(CUT_FRAME_S * rate)
     reach = int(CUT_SEARCH_S * rate)
+    estimate = min(max(estimate, lo), len(samples))
     start = max(lo, estimate - reach)
     stop = min(len(samples), estimate + reach)
     if stop - start < frame:
-        return min(max(estimate, lo), len(samples))
+        return estimate
     starts = np.arange(start, stop - frame + 1, frame // 2)
-    energy = [float(np.sum(samples[s : s + frame] ** 2)) for s in starts]
-    return int(starts[int(np.argmin(energy))]) + frame // 2
+    energy = np.array([float(np.sum(samples[s : s + frame] ** 2)) for s in starts])
+    here = float(np.sum(samples[max(0, estimate - frame // 2) : estimate + frame // 2] ** 2))
+    if energy.min() > 0.5 * here:
+        return estimate
+    quiet = starts[energy <= 1.5 * energy.min() + 1e-12] + frame // 2
+    return int(quiet[np.argmin(np.abs(quiet - estimate))])
 
 
-def split_sentence(parts: List[Tuple[np.ndarray, int]], per_clause: List[int]) -> List[np.ndarray]:
+def split_sentence(parts: List[Tuple[np.ndarray, List[float]]], per_clause: List[int]) -> List[np.ndarray]:
     """Cut the audio of one sentence into clause pieces.
 
-    ``parts``: (samples, syllables) per front-end line; ``per_clause``: syllables per clause.
-    A boundary after syllable b is first placed proportionally inside the voiced span of the
-    line holding it, then moved to the quietest frame nearby.
+    ``parts``: (samples, syllable_midpoints) per front-end line; ``per_clause``: syllables
+    per clause. A boundary after syllable b is first placed at its midpoint inside the voiced
+    span of the line holding it, then moved to the quietest frame nearby.
     """
     whole = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.float32)
     cuts, lo, done = [], 0, 0
     for count in per_clause[:-1]:
         done += count
-        offset, before = 0, 0
-        for samples, syllables in parts:
-            if before + syllables >= done and syllables:
+        offset, before, estimate = 0, 0, len(whole)
+        for samples, midpoints in parts:
+            local = done - before
+            if local <= len(midpoints):  # the boundary lies in this line (0: at its start)
                 a, b = audio.find_speech_bounds(samples, SAMPLE_RATE)
-                estimate = offset + a + round((b - a) * (done - before) / syllables)
+                estimate = offset + (a + round((b - a) * midpoints[local - 1]) if local else 0)
                 break
-            offset, before = offset + len(samples), before + syllables
-        else:
-            estimate = len(whole)
+            offset, before = offset + len(samples), before + len(midpoints)
         lo = quietest_cut(whole, estimate, lo)
         cuts.append(lo)
     edges = [0] + cuts + [len(whole)]
@@ -293,8 +301,8 @@ class SambertEngine(Engine):
             for name in self.model.voices
         ]
 
-    def _sentence_audio(self, text: str, spans, voice: str) -> Tuple[List[Tuple[np.ndarray, int]], List[int]]:
-        """(samples, syllables) per front-end line of one sentence, and syllables per clause."""
+    def _sentence_audio(self, text: str, spans, voice: str) -> Tuple[List[Tuple[np.ndarray, List[float]]], List[int]]:
+        """(samples, syllable midpoints) per front-end line of one sentence, and syllables per clause."""
         _, emo_field, flag_field = self._emotions[voice]
         with self._lock:
             try:
@@ -311,7 +319,7 @@ class SambertEngine(Engine):
                         f"Sambert voice {voice} could not synthesise {text!r} ({type(exc).__name__}: {exc})"
                     ) from exc
                 samples = np.clip(np.asarray(samples, dtype=np.float32).reshape(-1), -1.0, 1.0)
-                parts.append((samples, syllable_count(line, flag_field)))
+                parts.append((samples, syllable_midpoints(line, flag_field)))
         return parts, per_clause
 
     def synthesize(self, clauses: Iterable[Clause], voice: str = "", speed: float = 1.0) -> Iterator[ClauseAudio]:

@@ -148,6 +148,25 @@ def syllable_count(line: str, flag_field: int = 2) -> int:
     return sum(1 for s in line.split() if _fields(s)[flag_field] in SYLLABLE_STARTS)
 
 
+def syllable_midpoints(line: str, flag_field: int = 2) -> List[float]:
+    """Where the gap after each syllable lies, as a fraction of the line's duration (last: 1.0).
+
+    Entry j is the middle of the gap between syllable j and j+1, counting each syllable and
+    each #3 phrase break (where the model pauses) as one unit of time: a rough duration
+    model, good enough to start a search for the quiet spot between two syllables.
+    """
+    starts, units = [], 0
+    for symbol in line.split():
+        fields = _fields(symbol)
+        if fields[flag_field] in SYLLABLE_STARTS:
+            starts.append(units)
+            units += 1
+        elif fields[0] == "#3":
+            units += 1
+    inner = [(starts[j] + 1 + starts[j + 1]) / 2 / units for j in range(len(starts) - 1)]
+    return inner + [1.0] if starts else []
+
+
 def rewrite_emotions(
     lines: Sequence[str],
     spans: Sequence[Tuple[int, str]],
