@@ -16,10 +16,10 @@ the symbols' ``emo_category`` field (``Voice.am_forward`` feeds it to the model 
   clauses' punctuation, one sentence per front-end call (``sambert_text.sentences``), so
   commas get phrase intonation, not sentence-final intonation. No length cut: the real
   pipeline has none either.
-* Clause audio: a sentence is synthesised once, then cut back into its clauses at the
-  quietest 10 ms frame near each clause boundary (estimated from syllable counts), so the
-  render pipeline can put its own pauses in and report clause timings. ``char_times`` are
-  an estimate (characters share their clause's voiced span equally).
+* Clause audio: a sentence is synthesised once, then cut back into its clauses at the quiet
+  10 ms frame nearest each clause boundary (estimated by counting syllables and #3 phrase
+  breaks), so the render pipeline can put its own pauses in and report clause timings.
+  ``char_times`` are an estimate (characters share their clause's voiced span equally).
 * Speed: the model has no rate control; speed ≠ 1 is a WSOLA time-stretch (pitch kept).
 * Device: ModelScope's ``Voice`` uses CUDA whenever ``torch.cuda.is_available()``; the
   pipeline's ``device`` argument does not change that. Hide GPUs with
