@@ -127,6 +127,11 @@ else:
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
 CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks"]
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # what a worker started without -Q consumes
+# Engines whose renders need a worker of their own (another Python, other packages): engine ->
+# queue. That worker runs `celery -A guide_site worker -Q sambert`; the default worker never
+# consumes these queues (guide_site.celery.queue_for_engine picks the queue at send time).
+RENDER_QUEUES = {"sambert": "sambert"}
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
