@@ -40,7 +40,7 @@ def send_render(job_id: int) -> bool:
     from guide_site.celery import queue_for_engine
 
     try:
-        current_app.send_task(RENDER_TASK, args=[job_id], queue=queue_for_engine(settings.SYNTHESIS_ENGINE))
+        current_app.send_task(RENDER_TASK, args=(job_id,), queue=queue_for_engine(settings.SYNTHESIS_ENGINE))
     except Exception:  # kombu/redis/OS errors alike: the row is the source of truth, not the message
         log.warning("could not send render job %s to the broker; the sweeper will retry", job_id, exc_info=True)
         return False
