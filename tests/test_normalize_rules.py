@@ -75,3 +75,22 @@ def test_whitespace_around_wetext_stretches_is_kept():
 
 def test_other_scripts_digits_are_read():
     assert normalize("٣个和𝟑个") == "三个和三个"
+
+
+def test_grammars_load_from_the_installed_wheel_without_the_network():
+    """A fresh process with sockets disabled loads the FSTs from wetext's package folder."""
+    import subprocess
+    import sys
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise OSError('network used')\n"
+        "socket.socket = refuse; socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
+        "from synthesis.normalize import general, normalize\n"
+        "assert normalize('尾号3385，€5') == '尾号三三八五，五欧元'\n"
+        "import kaldifst, os\n"
+        "print(os.path.dirname(__import__('importlib').util.find_spec('wetext').origin))\n"
+    )
+    root = __import__("pathlib").Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("site-packages/wetext")
