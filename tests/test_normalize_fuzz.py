@@ -1,6 +1,7 @@
 """Any Unicode string either normalises or raises ScriptError with a line and column."""
 import re
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -47,16 +48,8 @@ def test_front_end_analyses_any_text_or_raises_script_error(text):
     assert script.clauses
 
 
-def test_lone_surrogate_is_located():
-    try:
-        normalize("甲\n乙3\udc00", at=(4, 7))
-    except ScriptError as error:
-        assert (error.line, error.column) == (5, 3)
-    else:
-        raise AssertionError("no ScriptError")
-    try:
-        normalize("甲乙\ud800", at=(4, 7))
-    except ScriptError as error:
-        assert (error.line, error.column) == (4, 9)
-    else:
-        raise AssertionError("no ScriptError")
+@pytest.mark.parametrize("text, line, column", [("甲\n乙3\udc00", 5, 3), ("甲乙\ud800", 4, 9)])
+def test_lone_surrogate_is_located(text, line, column):
+    with pytest.raises(ScriptError) as error:
+        normalize(text, at=(4, 7))  # the text starts at line 4, column 7 of the script
+    assert (error.value.line, error.value.column) == (line, column)

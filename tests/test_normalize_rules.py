@@ -94,3 +94,32 @@ def test_grammars_load_from_the_installed_wheel_without_the_network():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("site-packages/wetext")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("COVID-19疫情", "COVID十九疫情"),  # a hyphen in a name is not a minus
+    ("B-52轰炸机", "B五十二轰炸机"),
+    ("G20峰会", "G二十峰会"),  # two digits after letters: a name, read as a number
+    ("G1234次", "G一二三四次"),  # a train: digit by digit
+    ("CA1234", "CA一二三四"),
+    ("M12号墓", "M十二号墓"),
+    ("1980—1990年代", "一九八零至一九九零年代"),
+    ("20世纪50—60年代", "二十世纪五十至六十年代"),
+    ("9·11事件", "九一一事件"),
+    ("5·12汶川地震", "五一二汶川地震"),
+    ("10⁶", "十的六次方"),
+    ("10⁻³", "十的负三次方"),
+    ("3²+4²=5²", "三的平方加四的平方等于五的平方"),
+    ("1,000", "一千"),  # wetext: 一,零零零
+    ("2hour", "二hour"),  # wetext: 两小时our
+    ("±0.5℃", "正负零点五摄氏度"),
+    ("100+件", "一百多件"),
+    ("4 * 5", "四乘五"),
+    ("7:00-9:00", "七点至九点"),
+    ("-20~-15℃", "零下二十至零下十五摄氏度"),
+    ("国家5A级景区", "国家五A级景区"),  # A is not amperes here
+    ("x=-2", "x等于负二"),
+    ("10−4=6", "十减四等于六"),  # U+2212 minus
+])
+def test_edge_cases_found_by_probing(text, expected):
+    assert normalize(text) == expected

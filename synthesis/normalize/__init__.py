@@ -11,7 +11,8 @@ Museum rules, in this order (the first claim wins):
 * codes: catalogue and inventory numbers after 编号/馆藏号/登记号/No. (digit by digit,
   1986-045 → 一九八六杠零四五, No.57 → 编号五七), digit strings after 尾号/邮编/号码…, telephone
   numbers (电话/热线… and 11-digit mobiles, 1 said 幺 as on the phone), rooms and trains
-  (307房间, G1234次), flight-style codes (CA1234);
+  (307房间, G1234次), flight-style codes (CA1234), event dates 9·11 → 九一一, hyphens in
+  names (COVID-19 → COVID十九, not 负十九), runs of over 12 digits;
 * time: dates 2021-10-01, 2023.5.18 and year-months 2008-08 (→ 二零零八年八月); h:m and
   h:m:s clock times (03:04:05 → 三点零四分零五秒, 14:30:00 → 十四点三十分) unless the words
   around make it a score (比分17:16, 以3:1获胜 → 十七比十六, 三比一); year ranges
@@ -20,9 +21,11 @@ Museum rules, in this order (the first claim wins):
 * quantities: codes with leading zeros or over 12 digits (digit by digit), ordinals (第2名 →
   第二名: wetext says 第两名), fractions 1/3 and ½, temperatures (-10°C → 零下十摄氏度),
   SI and everyday units (10ms → 十毫秒, kg → 公斤, 50km/h → 每小时五十公里), money
-  (¥ $ € £ HK$ A$ US$…), percentages and ‰ (100% → 百分之百), powers (3² → 三的平方),
-  math signs next to numbers (6÷2 → 六除以二: wetext says 除), and number ranges with
-  - ~ — (2-3人 → 二至三人; wetext reads - as 到 and leaves — unread);
+  (¥ $ € £ HK$ A$ US$…), percentages and ‰ (100% → 百分之百), powers (3² → 三的平方,
+  10⁶ → 十的六次方), thousands separators (1,000: wetext says 一,零零零), ± and 100+ (一百多),
+  math signs next to numbers (6÷2 → 六除以二: wetext says 除), a number before a Latin word
+  (2 meters: wetext says 两米eters), 2万 → 两万, and number ranges with - ~ — (2-3人 →
+  二至三人; wetext reads - as 到 and leaves — unread);
 * a range dash between two spans the rules read (9:30—17:00, 45%～55%) is 至.
 Left to wetext: cardinals and decimals with the 两/二 choice before measure words
 (2件 → 两件, 200件 → 两百件, 12,000 → 一万二千), negative numbers (-123.123 → 负一百二十三

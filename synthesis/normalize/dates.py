@@ -92,6 +92,14 @@ def _score_or_time(m: re.Match) -> tuple[str, str] | None:
     return (clock, "clock time") if clock else None
 
 
+def _decades(m: re.Match) -> str:
+    """80年代 → 八十年代, 1980—1990年代 → 一九八零至一九九零年代."""
+    def read(n: str) -> str:
+        return read_digits(n) if len(n) == 4 else read_number(n)
+    a, b = m.group("a"), m.group("b")
+    return read(a) + (f"至{read(b)}" if b else "") + "年代"
+
+
 def _span_reader(suffix: str):
     def read(m: re.Match) -> str:
         a, b = m.group("a"), m.group("b")
@@ -110,8 +118,7 @@ RULES: list[Rule] = [
     Rule("dynasty or life span", re.compile(rf"(?<=[（(])\s*(?:约\s*)?(?P<claim>{_YEAR_RANGE})\s*(?=[)）])"),
          _bracketed_years),
     Rule("century", re.compile(rf"(?P<a>\d{{1,2}})(?:{SEP}(?P<b>\d{{1,2}}))?\s*世纪"), _span_reader("世纪")),
-    Rule("decade", re.compile(r"(\d{4}|\d{2})\s*年代"),
-         lambda m: (read_digits if len(m.group(1)) == 4 else read_number)(m.group(1)) + "年代"),
+    Rule("decade", re.compile(rf"(?P<a>\d{{4}}|\d{{2}})(?:{SEP}(?P<b>\d{{4}}|\d{{2}}))?\s*年代"), _decades),
     Rule("year", re.compile(r"(公元前|公元|前)?(\d{1,5})\s*年(?!代)"), _year),
     Rule("month", re.compile(r"(?<![\d.])(?P<a>\d{1,2})(?:\s*[-—–―~～]\s*(?P<b>\d{1,2}))?\s*月"), _span_reader("月")),
     Rule("day", re.compile(r"(?<![\d.])(?P<a>\d{1,2})(?:\s*[-—–―~～]\s*(?P<b>\d{1,2}))?\s*(?P<unit>[日号])(?!码)"),

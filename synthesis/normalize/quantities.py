@@ -88,6 +88,17 @@ def _percent(m: re.Match) -> str:
     return _spoken_range(m, read)
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+
+
+def _power(m: re.Match) -> str:
+    """3² → 三的平方, 10⁶ → 十的六次方, 10⁻³ → 十的负三次方."""
+    base, exponent = read_number(m.group(1), liang=""), m.group(2).translate(_SUPERSCRIPTS)
+    if exponent in ("2", "3"):
+        return base + ("的平方" if exponent == "2" else "的立方")
+    return f"{base}的{read_number(exponent, liang='')}次方"
+
+
 def _money(m: re.Match) -> str:
     return read_count(_amount(m.group("amount")), "元") + _CURRENCY[m.group("cur")]
 
@@ -97,7 +108,7 @@ def _plain_range(m: re.Match) -> str:
     return f"{read_number(a, liang='')}至{read_count(b, m.string[m.end():])}"
 
 
-_MATH_SIGNS = {"+": "加", "＋": "加", "=": "等于", "×": "乘", "÷": "除以"}
+_MATH_SIGNS = {"+": "加", "＋": "加", "=": "等于", "×": "乘", "*": "乘", "÷": "除以"}
 
 
 def _range_of(number: str) -> str:
@@ -124,8 +135,13 @@ CODE_RULES: list[Rule] = [
     Rule("telephone number", re.compile(r"(?<!\d)(?P<claim>1[3-9]\d{9})(?!\d)"), _phone),
     Rule("digit string", re.compile(r"(?<![\d.])(?P<claim>\d{3,4})(?=\s*(?:房间|号房|室|次列车|次))"),
          lambda m: read_digits(m.group("claim"))),
-    Rule("digit string", re.compile(r"(?<![A-Za-z])[A-Z]{1,3}(?P<claim>\d{2,})(?![\d.])"),
-         lambda m: read_digits(m.group("claim"))),  # flight, train and grave numbers: CA1234, M12
+    Rule("digit string", re.compile(r"(?<![A-Za-z])[A-Z]{1,3}(?P<claim>\d{3,})(?![\d.])"),
+         lambda m: read_digits(m.group("claim"))),  # flight and train numbers: CA1234 (but G20, M12)
+    Rule("digit string", re.compile(r"(?<!\d)\d{1,2}[·・]\d{1,2}(?!\d)"),
+         lambda m: read_digits(m.group(0))),  # 9·11事件, 5·12汶川地震 → 九一一, 五一二
+    # COVID-19, B-52: a hyphen inside a name, not a minus sign.
+    Rule("number in a name", re.compile(r"(?<=[A-Za-z])-(?P<n>\d{1,4})(?![\d.])"),
+         lambda m: read_number(m.group("n"), liang="")),
 ]
 
 # After dates, so 08:00 and 2021-10-01 are not read as codes.
@@ -142,17 +158,21 @@ QUANTITY_RULES: list[Rule] = [
          _unit),
     Rule("money", re.compile(rf"(?<![A-Za-z])(?P<cur>{_alternation(_CURRENCY)})\s*(?P<amount>{_AMOUNT})"), _money),
     Rule("percentage", re.compile(_range_of(_SIGNED) + r"\s*(?P<sign>[%‰])"), _percent),
-    Rule("power", re.compile(rf"({NUM})([²³])"),
-         lambda m: read_number(m.group(1), liang="") + ("的平方" if m.group(2) == "²" else "的立方")),
+    Rule("power", re.compile(rf"({NUM})([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"), _power),
+    Rule("number with thousands separators", re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])"),
+         lambda m: read_count(_amount(m.group(0)), m.string[m.end():])),  # wetext: 1,000 → 一,零零零
     # wetext reads ÷ as 除 (“divides”); 6÷2 is 六除以二. + = × next to a number are read here
     # too, because a rule's claim on the number beside them hides them from wetext.
-    Rule("math sign", re.compile(r"(?<=[\dA-Za-z²³])\s*([+＋=×÷])\s*(?=[\dA-Za-z-])"),
+    Rule("math sign", re.compile(r"(?<![\d.])±(?=\d)"), lambda m: "正负"),  # ±0.5℃ → 正负零点五摄氏度
+    Rule("number with 多", re.compile(rf"(?<![\d.]){NUM}\+(?![\d+])"),
+         lambda m: read_count(m.group(0)[:-1], m.string[m.end():]) + "多"),  # 100+件 → 一百多件
+    Rule("math sign", re.compile(r"(?<=[\dA-Za-z²³])\s*([+＋=×÷*])\s*(?=[\dA-Za-z-])"),
          lambda m: _MATH_SIGNS[m.group(1)]),
     Rule("math sign", re.compile(r"(?<=[\d²³])\s*(-)\s*(?=\d+(?:\.\d+)?\s*=)"), lambda m: "减"),  # 10-4=6
     Rule("两 before 万/亿", re.compile(r"(?<![\d.])2(?=\s*[万亿])"), lambda m: "两"),  # 约2万件: wetext says 二万
     Rule("range", re.compile(rf"{_NOT_MATH}(?<![A-Za-z])(?P<a>{_AMOUNT}){SEP}(?P<b>{_AMOUNT})(?!\s*[=+×÷*/^]|[\d.]|[-—–―~～]\d)"),
          _plain_range),
-    # wetext reads 2 meters as 两米eters.
-    Rule("number before a Latin word", re.compile(rf"(?<![A-Za-z\d.]){NUM}(?=\s+[A-Za-z]{{2}})"),
+    # wetext reads 2 meters as 两米eters, 2hour as 两小时our.
+    Rule("number before a Latin word", re.compile(rf"(?<![A-Za-z\d.]){NUM}(?=\s*[A-Za-z]{{2}})"),
          lambda m: read_number(m.group(0), liang="")),
 ]
