@@ -144,3 +144,15 @@ def test_helpers():
     assert read_number("1200") == "一千二百"
     assert read_number("-3.5") == "负三点五"
     assert read_number("1234567890123") == "一二三四五六七八九零一二三"  # too long: a code
+
+
+def test_integer_reading_matches_cn2an():
+    import random
+
+    import cn2an
+    from synthesis.normalize.numbers import read_integer
+    rng = random.Random(7)
+    numbers = [str(n) for n in range(0, 12001)] + [
+        str(rng.randrange(10 ** rng.randint(1, 12))) for _ in range(3000)] + ["100000005", "10000500", "100010"]
+    assert [n for n in numbers if read_integer(n) != cn2an.an2cn(n)] == []
+    assert read_integer("600007738") == "六亿零七千七百三十八"  # cn2an: 六亿七千七百三十八, no 零

@@ -1,6 +1,6 @@
 """Museum text normalisation: digits, dates, units and symbols → spoken Chinese characters.
 
-May import only the standard library, cn2an, kaldifst (with wetext's grammar files) and
+May import only the standard library, kaldifst (with wetext's grammar files) and
 synthesis.markup (for ScriptError).
 
 Two stages. Museum rules (``dates``, ``quantities``) read what a guide says differently from a
