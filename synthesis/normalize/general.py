@@ -29,6 +29,9 @@ _TN_ORDERS = {
 _TOKEN = re.compile(r'(\w+) \{((?: \w+: "(?:[^"\\]|\\.)*")*) \}')
 _FIELD = re.compile(r'(\w+): ("(?:[^"\\]|\\.)*")')
 _MAX_CHUNK = 200  # FST composition grows with the input; long stretches go in pieces
+_CONTEXT = 4
+_BREAKS = frozenset("，。；！？、\n;!?")
+_NUMBER = re.compile(r"\d+(?:[.,:/\-~～—–]+\d+)*")
 
 _lock = threading.Lock()
 _fsts = None
@@ -72,17 +75,31 @@ def run_wetext(text: str) -> str:
     return verbaliser(_reorder(tagged)).strip()
 
 
-def _chunks(text: str):
-    """Pieces of at most _MAX_CHUNK characters, cut after punctuation where possible."""
-    while len(text) > _MAX_CHUNK:
-        window = text[:_MAX_CHUNK]
-        cut = max(window.rfind(p) for p in "，。；！？、,;!? \n") + 1
-        if cut <= 0:  # cut between two characters that are not both digits
-            cut = next((i for i in range(_MAX_CHUNK, 0, -1)
-                        if not (window[i - 1].isdigit() and text[i:i + 1].isdigit())), _MAX_CHUNK)
-        yield text[:cut]
-        text = text[cut:]
-    yield text
+def _windows(text: str) -> list[tuple[int, int]]:
+    """Stretches of ``text`` around its numbers, with _CONTEXT characters either side (not past
+    a clause break): wetext's cost grows with its input, and a reading needs only the words
+    next to the number (2件, 3平方公里, 约1.2万). Overlapping stretches merge; none is longer
+    than _MAX_CHUNK, cut where two digits do not touch."""
+    windows: list[list[int]] = []
+    for m in _NUMBER.finditer(text):
+        start, end = m.start(), m.end()
+        while start > 0 and m.start() - start < _CONTEXT and text[start - 1] not in _BREAKS:
+            start -= 1
+        while end < len(text) and end - m.end() < _CONTEXT and text[end] not in _BREAKS:
+            end += 1
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], end)
+        else:
+            windows.append([start, end])
+    out = []
+    for start, end in windows:
+        while end - start > _MAX_CHUNK:
+            cut = next((i for i in range(start + _MAX_CHUNK, start, -1)
+                        if not (text[i - 1].isdigit() and text[i].isdigit())), start + _MAX_CHUNK)
+            out.append((start, cut))
+            start = cut
+        out.append((start, end))
+    return out
 
 
 def _fallback(text: str) -> str:
@@ -94,9 +111,9 @@ def normalise_gap(text: str) -> list[tuple[int, int, str, str]]:
     if not re.search(r"\d", text):
         return []
     out = []
-    offset = 0
-    for chunk in _chunks(text):
-        lead = len(chunk) - len(chunk.lstrip())
+    for start, end in _windows(text):
+        chunk = text[start:end]
+        base = start + len(chunk) - len(chunk.lstrip())
         body = chunk.strip()
         try:
             spoken, rule = run_wetext(body), WETEXT
@@ -104,8 +121,6 @@ def normalise_gap(text: str) -> list[tuple[int, int, str, str]]:
             spoken, rule = _fallback(body), FALLBACK
         # Digits wetext passed through (odd contexts) would be dropped unspoken downstream.
         spoken = re.sub(r"\d+", lambda m: read_digits(m.group(0)), spoken)
-        base = offset + lead
         ops = difflib.SequenceMatcher(None, body, spoken, autojunk=False).get_opcodes()
         out += [(base + i1, base + i2, spoken[j1:j2], rule) for op, i1, i2, j1, j2 in ops if op != "equal"]
-        offset += len(chunk)
     return out
