@@ -123,3 +123,9 @@ def test_grammars_load_from_the_installed_wheel_without_the_network():
 ])
 def test_edge_cases_found_by_probing(text, expected):
     assert normalize(text) == expected
+
+
+def test_a_decimal_with_four_digits_before_the_point_is_not_a_year_and_month():
+    # Found in the demo narration: 横1191.5厘米 was read 横一一九一年五月厘米.
+    assert normalize("横1191.5厘米") == "横一千一百九十一点五厘米"
+    assert normalize("2023.5.18") == "二零二三年五月十八日"  # with a day it is a date

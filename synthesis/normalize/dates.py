@@ -62,6 +62,8 @@ def _date(m: re.Match) -> str | None:
     year, month, day = m.group("y"), m.group("mo"), m.group("d")
     if not 1 <= int(month) <= 12 or (day and not 1 <= int(day) <= 31):
         return None
+    if m.group("sep") == "." and not day:
+        return None  # 1191.5厘米 is a length, not May 1191
     return f"{read_digits(year)}年{read_ordinal(month)}月" + (f"{read_ordinal(day)}日" if day else "")
 
 

@@ -34,6 +34,7 @@ _BREAKS = frozenset("，。；！？、\n;!?")
 _NUMBER = re.compile(r"\d+(?:[.,:/\-~～—–]+\d+)*")
 
 _lock = threading.Lock()
+_run_lock = threading.Lock()
 _fsts = None
 
 
@@ -69,10 +70,11 @@ def run_wetext(text: str) -> str:
     if not re.search(r"\d", text):
         return text
     tagger, verbaliser = load()
-    tagged = tagger(text).strip()
-    if not tagged:
-        raise RuntimeError("no normalisation path")
-    return verbaliser(_reorder(tagged)).strip()
+    with _run_lock:  # nothing says kaldifst's TextNormalizer may be called from two threads at once
+        tagged = tagger(text).strip()
+        if not tagged:
+            raise RuntimeError("no normalisation path")
+        return verbaliser(_reorder(tagged)).strip()
 
 
 def _windows(text: str) -> list[tuple[int, int]]:
