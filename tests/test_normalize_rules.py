@@ -129,3 +129,11 @@ def test_a_decimal_with_four_digits_before_the_point_is_not_a_year_and_month():
     # Found in the demo narration: 横1191.5厘米 was read 横一一九一年五月厘米.
     assert normalize("横1191.5厘米") == "横一千一百九十一点五厘米"
     assert normalize("2023.5.18") == "二零二三年五月十八日"  # with a day it is a date
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("电话：(010)65116400", "电话：零幺零六五幺幺六四零零"),
+    ("热线400-800-1234（9:00—17:00）", "热线四零零八零零幺二三四（九点至十七点）"),  # the bracket is not the number's
+])
+def test_area_code_in_brackets_is_part_of_the_telephone_number(text, expected):
+    assert normalize(text) == expected

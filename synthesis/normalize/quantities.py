@@ -119,19 +119,23 @@ def _range_of(number: str) -> str:
     return rf"(?P<a>{number})(?:\s*(?:[—–―~～]{{1,2}}|-|至|到)\s*(?P<b>{number}))?"
 
 
-_NOT_MATH = r"(?<![=+×÷*/^\d.,\-—–―~～])"  # 3-2=1 is a subtraction, not a range
+_CATALOGUE = re.compile(rf"(?:{_CODE_WORDS})(?:\s*[:：]|是|为)?\s*(?P<claim>[A-Za-z]*-?\d[\dA-Za-z]*(?:[-./]\d+)*)")
+# An area code may stand in brackets: 电话：(010)65116400.
+_TELEPHONE = re.compile(rf"(?:{_PHONE_WORDS})[^\d，。；]{{0,6}}?(?P<claim>[(（]?\d[\d\-– ]*[)）]?[\d\-– ]*\d)")
+# Not next to a math sign (3-2=1 is a subtraction) nor in a chain (2021-13-01 is a code).
+_RANGE = re.compile(rf"(?<![=+×÷*/^\d.,\-—–―~～A-Za-z])(?P<a>{_AMOUNT}){SEP}(?P<b>{_AMOUNT})"
+                    r"(?!\s*[=+×÷*/^]|[\d.]|[-—–―~～]\d)")
 
 # Codes come before dates so 1986-045 after 登记号 is not read as a date; a run of more than
 # 12 digits is a code wherever it stands.
 CODE_RULES: list[Rule] = [
     Rule("digit string", re.compile(r"(?<!\d)\d{13,}"), lambda m: read_digits(m.group(0))),
-    Rule("catalogue number", re.compile(rf"(?:{_CODE_WORDS})(?:\s*[:：]|是|为)?\s*(?P<claim>[A-Za-z]*-?\d[\dA-Za-z]*(?:[-./]\d+)*)"),
-         lambda m: read_code(m.group("claim"))),
+    Rule("catalogue number", _CATALOGUE, lambda m: read_code(m.group("claim"))),
     Rule("catalogue number", re.compile(r"(?<![A-Za-z])(?:No|NO|no)\.\s*(\d+)|№\s*(\d+)"),
          lambda m: "编号" + read_digits(m.group(1) or m.group(2))),
     Rule("digit string", re.compile(rf"(?:{_DIGIT_WORDS})[^\d，。；]{{0,4}}?(?P<claim>\d+)(?!\.\d)"),
          lambda m: read_digits(m.group("claim"))),  # before telephones: 手机尾号0021 is not dialled
-    Rule("telephone number", re.compile(rf"(?:{_PHONE_WORDS})[^\d，。；]{{0,6}}?(?P<claim>\d[\d\- ]*\d)"), _phone),
+    Rule("telephone number", _TELEPHONE, _phone),
     Rule("telephone number", re.compile(r"(?<!\d)(?P<claim>1[3-9]\d{9})(?!\d)"), _phone),
     Rule("digit string", re.compile(r"(?<![\d.])(?P<claim>\d{3,4})(?=\s*(?:房间|号房|室|次列车|次))"),
          lambda m: read_digits(m.group("claim"))),
@@ -170,8 +174,7 @@ QUANTITY_RULES: list[Rule] = [
          lambda m: _MATH_SIGNS[m.group(1)]),
     Rule("math sign", re.compile(r"(?<=[\d²³])\s*(-)\s*(?=\d+(?:\.\d+)?\s*=)"), lambda m: "减"),  # 10-4=6
     Rule("两 before 万/亿", re.compile(r"(?<![\d.])2(?=\s*[万亿])"), lambda m: "两"),  # 约2万件: wetext says 二万
-    Rule("range", re.compile(rf"{_NOT_MATH}(?<![A-Za-z])(?P<a>{_AMOUNT}){SEP}(?P<b>{_AMOUNT})(?!\s*[=+×÷*/^]|[\d.]|[-—–―~～]\d)"),
-         _plain_range),
+    Rule("range", _RANGE, _plain_range),
     # wetext reads 2 meters as 两米eters, 2hour as 两小时our.
     Rule("number before a Latin word", re.compile(rf"(?<![A-Za-z\d.]){NUM}(?=\s*[A-Za-z]{{2}})"),
          lambda m: read_number(m.group(0), liang="")),
