@@ -120,6 +120,9 @@ def test_grammars_load_from_the_installed_wheel_without_the_network():
     ("国家5A级景区", "国家五A级景区"),  # A is not amperes here
     ("x=-2", "x等于负二"),
     ("10−4=6", "十减四等于六"),  # U+2212 minus
+    ("馆内有1998年入藏的文物", "馆内有一九九八年入藏的文物"),  # 有 alone does not make a duration
+    ("有3000年历史", "有三千年历史"),
+    ("3m/s", "每秒三米"),
 ])
 def test_edge_cases_found_by_probing(text, expected):
     assert normalize(text) == expected

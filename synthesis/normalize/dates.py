@@ -11,10 +11,9 @@ import re
 from synthesis.normalize.numbers import SEP, read_digits, read_number, read_ordinal
 from synthesis.normalize.rules import Rule
 
-_ERA = r"(公元前|公元|前)?"
 # A number of years is a duration (read as a number), not a year (read digit by digit),
-# after these words…
-_DURATION_BEFORE = re.compile(r"(距今|长达|历时|历经|延续|持续|相隔|超过|已有|约有|有|逾|经过|近)(约|大约|将近)?\s*$")
+# after these words (not a bare 有: 馆内有1998年入藏的文物 is a year)…
+_DURATION_BEFORE = re.compile(r"(距今|长达|历时|历经|延续|持续|相隔|超过|已有|约有|逾|经过|近)(约|大约|将近)?\s*$")
 # …or before these.
 _DURATION_AFTER = re.compile(r"\s*(多|余|之久|来|以上|左右的历史|的历史|历史|树龄)")
 _YEAR_LIANG = "千万亿"  # years keep 二百 (公元前221年 → 二百二十一年) but say 两千 (公元前2070年)

@@ -36,7 +36,7 @@ def _vulgar_fraction(m: re.Match) -> str | None:
 
 _UNITS = {
     "km²": "平方公里", "cm²": "平方厘米", "m²": "平方米", "㎡": "平方米", "m³": "立方米", "cm³": "立方厘米",
-    "km/h": "公里每小时", "m/s": "米每秒",
+    "km/h": "公里", "m/s": "米",
     "km": "公里", "㎞": "公里", "cm": "厘米", "㎝": "厘米", "mm": "毫米", "㎜": "毫米", "μm": "微米",
     "µm": "微米", "nm": "纳米", "m": "米",
     "kg": "公斤", "㎏": "公斤", "mg": "毫克", "g": "克", "t": "吨", "ha": "公顷",
@@ -47,7 +47,7 @@ _UNITS = {
     "dB": "分贝", "kPa": "千帕", "Pa": "帕", "kcal": "千卡", "lx": "勒克斯",
     "°F": "华氏度", "°": "度",
 }
-_PER_HOUR = {"km/h": "公里"}  # 50km/h → 每小时五十公里, the way it is said
+_PER = {"km/h": "每小时", "m/s": "每秒"}  # 50km/h → 每小时五十公里, the way it is said
 
 _CURRENCY = {
     "HK$": "港元", "A$": "澳元", "US$": "美元", "NT$": "新台币", "C$": "加元", "S$": "新加坡元",
@@ -68,7 +68,7 @@ def _unit(m: re.Match) -> str:
     unit = m.group("unit")
     name = _UNITS[unit]
     spoken = _spoken_range(m, lambda n: read_count(_amount(n), name))
-    return f"每小时{spoken}{_PER_HOUR[unit]}" if unit in _PER_HOUR else spoken + name
+    return _PER.get(unit, "") + spoken + name
 
 
 def _temperature(m: re.Match) -> str:
