@@ -123,6 +123,10 @@ def test_grammars_load_from_the_installed_wheel_without_the_network():
     ("馆内有1998年入藏的文物", "馆内有一九九八年入藏的文物"),  # 有 alone does not make a duration
     ("有3000年历史", "有三千年历史"),
     ("3m/s", "每秒三米"),
+    ("每天2次", "每天两次"),  # wetext: 二次
+    ("2点半", "两点半"),  # wetext: 二点半
+    ("2号展厅", "二号展厅"),  # a number, not a count
+    ("经过200年的发展", "经过两百年的发展"),  # a count of years, like 两百件
 ])
 def test_edge_cases_found_by_probing(text, expected):
     assert normalize(text) == expected

@@ -24,11 +24,11 @@ Museum rules, in this order (the first claim wins):
   (¥ $ € £ HK$ A$ US$…), percentages and ‰ (100% → 百分之百), powers (3² → 三的平方,
   10⁶ → 十的六次方), thousands separators (1,000: wetext says 一,零零零), ± and 100+ (一百多),
   math signs next to numbers (6÷2 → 六除以二: wetext says 除), a number before a Latin word
-  (2 meters: wetext says 两米eters), 2万 → 两万, and number ranges with - ~ — (2-3人 →
-  二至三人; wetext reads - as 到 and leaves — unread);
+  (2 meters: wetext says 两米eters), a lone 2 as 两 (see below), and number ranges with
+  - ~ — (2-3人 → 二至三人; wetext reads - as 到 and leaves — unread);
 * a range dash between two spans the rules read (9:30—17:00, 45%～55%) is 至.
 Left to wetext: cardinals and decimals with the 两/二 choice before measure words
-(2件 → 两件, 200件 → 两百件, 12,000 → 一万二千), negative numbers (-123.123 → 负一百二十三
+(2件 → 两件, 200件 → 两百件), negative numbers (-123.123 → 负一百二十三
 点一二三), numbers before 万/亿 (距今约1.2万年), expressions with letters (x=-2 → x等于负二),
 ratios (5:3 → 五比三) and anything else with digits.
 
@@ -36,8 +36,10 @@ Readings chosen (documented because curators will ask):
 * 4-digit years are read digit by digit (1998年 → 一九九八年) but numbers of years as numbers
   (距今7000年 → 七千年, 5000多年, 约3000年前); shorter years as numbers (221年 → 二百二十一年);
   BCE years are quantities (公元前2070年 → 公元前两千零七十年).
-* A leading 2 before 百/千/万/亿 is 两 (两百件, ¥200 → 两百元), not inside a number (1200 →
-  一千二百); years keep 二百. Ordinals, months, days, digits and decimals keep 二.
+* A leading 2 before 百/千/万/亿 is 两 (两百件, ¥200 → 两百元, 经过200年 → 两百年), not inside
+  a number (1200 → 一千二百); a year keeps 二百 (公元前221年). A lone 2 before a measure word
+  or 点 is 两 (每天2次, 2点半: wetext says 二). Ordinals, months, days, digits, decimals and
+  numbers (2号, 2楼) keep 二.
 * Ranges are said with 至, as written museum text is read aloud (3~5cm → 三至五厘米).
 
 Latin letters that are not units are left alone so the front end can warn about them.

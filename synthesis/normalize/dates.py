@@ -28,7 +28,9 @@ def _is_duration(m: re.Match, number: str) -> bool:
 
 
 def _read_year(number: str, era: str, duration: bool) -> str:
-    if duration or era in ("公元前", "前") or len(number) != 4:
+    if duration:
+        return read_number(number)  # a count of years, said like any count: 经过200年 → 两百年
+    if era in ("公元前", "前") or len(number) != 4:
         return read_number(number, liang=_YEAR_LIANG)
     return read_digits(number)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from synthesis.normalize.numbers import NUM, SEP, read_code, read_count, read_digits, read_number, read_ordinal
+from synthesis.normalize.numbers import (
+    MEASURES, NUM, SEP, read_code, read_count, read_digits, read_number, read_ordinal,
+)
 from synthesis.normalize.rules import Rule
 
 _SIGNED = r"[-−]?" + NUM
@@ -122,6 +124,8 @@ def _range_of(number: str) -> str:
 _CATALOGUE = re.compile(rf"(?:{_CODE_WORDS})(?:\s*[:：]|是|为)?\s*(?P<claim>[A-Za-z]*-?\d[\dA-Za-z]*(?:[-./]\d+)*)")
 # An area code may stand in brackets: 电话：(010)65116400.
 _TELEPHONE = re.compile(rf"(?:{_PHONE_WORDS})[^\d，。；]{{0,6}}?(?P<claim>[(（]?\d[\d\-– ]*[)）]?[\d\-– ]*\d)")
+# A lone 2 (not 12, 2.5, -2 or the end of a range) before a measure word or 点 (but 2点5).
+_LONE_TWO = re.compile(rf"(?<![\d.\-−—–―~～=+×÷*/])2(?![\d.])(?=\s*(?:{'|'.join(MEASURES)}|点(?!\d)))")
 # Not next to a math sign (3-2=1 is a subtraction) nor in a chain (2021-13-01 is a code).
 _RANGE = re.compile(rf"(?<![=+×÷*/^\d.,\-—–―~～A-Za-z])(?P<a>{_AMOUNT}){SEP}(?P<b>{_AMOUNT})"
                     r"(?!\s*[=+×÷*/^]|[\d.]|[-—–―~～]\d)")
@@ -173,7 +177,8 @@ QUANTITY_RULES: list[Rule] = [
     Rule("math sign", re.compile(r"(?<=[\dA-Za-z²³])\s*([+＋=×÷*])\s*(?=[\dA-Za-z-])"),
          lambda m: _MATH_SIGNS[m.group(1)]),
     Rule("math sign", re.compile(r"(?<=[\d²³])\s*(-)\s*(?=\d+(?:\.\d+)?\s*=)"), lambda m: "减"),  # 10-4=6
-    Rule("两 before 万/亿", re.compile(r"(?<![\d.])2(?=\s*[万亿])"), lambda m: "两"),  # 约2万件: wetext says 二万
+    # 约2万件, 每天2次, 2点半: wetext says 二万, 二次, 二点.
+    Rule("两 before a measure word", _LONE_TWO, lambda m: "两"),
     Rule("range", _RANGE, _plain_range),
     # wetext reads 2 meters as 两米eters, 2hour as 两小时our.
     Rule("number before a Latin word", re.compile(rf"(?<![A-Za-z\d.]){NUM}(?=\s*[A-Za-z]{{2}})"),
