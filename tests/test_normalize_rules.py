@@ -127,6 +127,7 @@ def test_grammars_load_from_the_installed_wheel_without_the_network():
     ("2点半", "两点半"),  # wetext: 二点半
     ("2号展厅", "二号展厅"),  # a number, not a count
     ("经过200年的发展", "经过两百年的发展"),  # a count of years, like 两百件
+    ("¥1.2亿", "一点二亿元"),  # the currency goes after 万/亿
 ])
 def test_edge_cases_found_by_probing(text, expected):
     assert normalize(text) == expected

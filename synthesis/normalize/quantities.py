@@ -102,7 +102,9 @@ def _power(m: re.Match) -> str:
 
 
 def _money(m: re.Match) -> str:
-    return read_count(_amount(m.group("amount")), "元") + _CURRENCY[m.group("cur")]
+    """¥60 → 六十元, HK$2,800万 → 两千八百万港元 (the currency goes after 万/亿)."""
+    big = m.group("big") or ""
+    return read_count(_amount(m.group("amount")), big or "元") + big + _CURRENCY[m.group("cur")]
 
 
 def _plain_range(m: re.Match) -> str:
@@ -164,7 +166,8 @@ QUANTITY_RULES: list[Rule] = [
          _temperature),
     Rule("unit", re.compile(_range_of(_AMOUNT) + rf"\s*(?P<unit>{_alternation(_UNITS)})(?![A-Za-z])"),
          _unit),
-    Rule("money", re.compile(rf"(?<![A-Za-z])(?P<cur>{_alternation(_CURRENCY)})\s*(?P<amount>{_AMOUNT})"), _money),
+    Rule("money", re.compile(rf"(?<![A-Za-z])(?P<cur>{_alternation(_CURRENCY)})\s*(?P<amount>{_AMOUNT})(?:\s*(?P<big>[万亿]))?"),
+         _money),
     Rule("percentage", re.compile(_range_of(_SIGNED) + r"\s*(?P<sign>[%‰])"), _percent),
     Rule("power", re.compile(rf"({NUM})([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)"), _power),
     Rule("number with thousands separators", re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])"),
