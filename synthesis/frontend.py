@@ -18,7 +18,7 @@ from synthesis.pinyin import has_reading, segment, to_pinyin
 
 # Bump whenever normalisation, pinyin or sandhi rules change what is spoken: it belongs in
 # audio cache keys next to Lexicon.version.
-FRONTEND_VERSION = "1"
+FRONTEND_VERSION = "2"
 
 _SENTENCE = frozenset("。！？…!?")
 _COMMA = frozenset("，、；：,;:")
@@ -124,7 +124,7 @@ class _Analyser:
         overrides = [o for o in self.m.overrides if start <= o.start and o.end <= end]
         for o in overrides + [None]:
             stop = o.start if o else end
-            for ch in normalize(self.text[pos:stop]):
+            for ch in normalize(self.text[pos:stop], at=(self.line(pos), self.column(pos))):
                 if has_reading(ch):
                     result.chars += ch
                 elif not _silent(ch) and ch not in result.unreadable:
@@ -166,6 +166,9 @@ class _Analyser:
 
     def line(self, offset: int) -> int:
         return self.text.count("\n", 0, offset) + 1
+
+    def column(self, offset: int) -> int:
+        return offset - self.text.rfind("\n", 0, offset)
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
