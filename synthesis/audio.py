@@ -56,10 +56,10 @@ def silence(ms: float, sample_rate: int) -> np.ndarray:
     return np.zeros(max(0, round(ms * sample_rate / 1000.0)), dtype=np.float32)
 
 
-def fade(samples: np.ndarray, sample_rate: int, head: bool = True, tail: bool = True, ms: float = FADE_MS) -> np.ndarray:
-    """A copy with a raised-cosine fade-in at the start and/or fade-out at the end."""
+def fade(samples: np.ndarray, sample_rate: int, head: bool = True, tail: bool = True, ms: float | None = None) -> np.ndarray:
+    """A copy with a raised-cosine fade-in at the start and/or fade-out at the end (FADE_MS)."""
     out = _mono32(samples).copy()
-    n = min(len(out) // 2, round(ms * sample_rate / 1000.0))
+    n = min(len(out) // 2, round((FADE_MS if ms is None else ms) * sample_rate / 1000.0))
     if n:
         ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
         if head:
