@@ -22,6 +22,7 @@ class Clause:
     pause_ms: int = 0  # silence after this clause (punctuation pause + explicit [pause] tags)
     start: int = 0  # [start, end) offsets of ``text`` in ``Script.transcript``
     end: int = 0
+    words: tuple[tuple[int, int], ...] = ()  # word spans [start, end) over ``normalized``, from the front end's segmentation
 
     def explain(self) -> dict:
         return {

@@ -220,6 +220,7 @@ def analyse(script: str, *, lexicon: Lexicon | None = None, emotion: str = "neut
                 "emotion": piece.emotion or default_emotion,
                 "intensity": piece.intensity if piece.emotion else float(intensity),
                 "start": a, "end": b, "kind": kind, "explicit": explicit,
+                "words": tuple(segment(spoken.chars, lexicon, spoken.spans)),
             })
     if not clauses:
         raise ScriptError(1, 1, "脚本里没有可以朗读的中文文字，请输入要朗读的内容 / the script has nothing "
@@ -229,7 +230,8 @@ def analyse(script: str, *, lexicon: Lexicon | None = None, emotion: str = "neut
         clauses=tuple(
             Clause(text=c["text"], normalized=c["normalized"], pinyin=c["pinyin"], spoken=c["spoken"],
                    emotion=c["emotion"], intensity=c["intensity"],
-                   pause_ms=pauses.ms(c["kind"]) + c["explicit"], start=c["start"], end=c["end"])
+                   pause_ms=pauses.ms(c["kind"]) + c["explicit"], start=c["start"], end=c["end"],
+                   words=c["words"])
             for c in clauses
         ),
         lead_pause_ms=an.lead_ms + lead_ms,

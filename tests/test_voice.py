@@ -104,6 +104,7 @@ def test_identical_request_reuses_files_without_synthesis(out_dir, monkeypatch):
         raise AssertionError("synthesised although the cache key existed")
 
     monkeypatch.setattr(ZhttsEngine, "synthesize", refuse)
+    monkeypatch.setattr(ZhttsEngine, "synthesize_sentences", refuse)
     second = render(SHORT, RenderConfig(out_dir=out_dir))
     assert second.cached and second.cache_key == first.cache_key
     assert second.paths == first.paths
