@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from synthesis import audio, prosody
+from synthesis.unit_cache import UnitCache, unit_key
 from synthesis.clause import Clause, Script
 from synthesis.engines import DEFAULT_ENGINE, ClauseAudio, engine_class, get_engine
 from synthesis.frontend import PauseConfig, analyse
@@ -43,6 +44,9 @@ class RenderConfig:
     true_peak_dbfs: float = -1.0
     pauses: PauseConfig = field(default_factory=PauseConfig)
     lexicon: Mapping[str, str] | None = None  # caller terms, override the shipped museum lexicon
+    # Folder of the sentence-level audio cache (synthesis.unit_cache); None = synthesise every
+    # sentence. Not part of the render's cache key: a unit is bit-identical to fresh audio.
+    unit_cache_dir: Path | str | None = None
 
     def validate(self) -> None:
         if not 0.5 <= self.speed <= 2.0:
@@ -68,6 +72,8 @@ class Rendering:
     engine: str
     model_version: str
     cached: bool  # True when the files already existed and nothing was synthesised
+    synthesized_units: int = 0  # sentences the engine said in this call
+    reused_units: int = 0  # sentences taken from the unit cache
 
     @property
     def mp3_path(self) -> Path | None:
@@ -140,12 +146,39 @@ def render(script: str, config: RenderConfig | None = None) -> Rendering:
     return cached_rendering(config, key) or _synthesize(parsed, key, config)
 
 
-def clause_audio(parsed: Script, config: RenderConfig) -> Iterator[tuple[Clause, ClauseAudio]]:
-    """Per clause, in order: the engine's audio, sentence by sentence (see prosody.sentences)."""
+@dataclass
+class UnitCounts:
+    synthesized: int = 0
+    reused: int = 0
+
+
+def clause_audio(parsed: Script, config: RenderConfig, counts: UnitCounts | None = None) -> Iterator[tuple[Clause, ClauseAudio]]:
+    """Per clause, in order: the engine's audio, sentence by sentence (see prosody.sentences),
+    taken from the unit cache where it holds the sentence; only missing sentences reach the
+    engine (still in one stream, so its look-ahead keeps working)."""
+    counts = counts if counts is not None else UnitCounts()
     engine = get_engine(config.engine)
     voice = engine.check_voice(config.voice)
     sentences = prosody.sentences(parsed.clauses, config.pauses.comma)
-    yield from zip(parsed.clauses, engine.synthesize_sentences(sentences, voice, config.speed))
+    if config.unit_cache_dir is None:
+        counts.synthesized += len(sentences)
+        yield from zip(parsed.clauses, engine.synthesize_sentences(sentences, voice, config.speed))
+        return
+    store = UnitCache(config.unit_cache_dir)
+    keys = [unit_key(s, voice=voice, speed=config.speed, engine=engine.name, model_version=engine.model_version)
+            for s in sentences]
+    with store.pinned(keys):
+        found = {key: store.get(key) for key in dict.fromkeys(keys)}
+        missing = {key: sentence for key, sentence in zip(keys, sentences) if found[key] is None}
+        fresh = engine.synthesize_sentences(list(missing.values()), voice, config.speed)
+        for key, sentence in zip(keys, sentences):
+            if found[key] is None:
+                found[key] = [next(fresh) for _ in sentence]
+                store.put(key, found[key])
+                counts.synthesized += 1
+            else:
+                counts.reused += 1
+            yield from zip(sentence, found[key])
 
 
 def speech_bounds(out: ClauseAudio) -> tuple[int, int]:
@@ -176,7 +209,8 @@ def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
     cursor, pause_ms, kept_tail = 0.0, float(parsed.lead_pause_ms), 0
     joined = False  # whether the previous clause's audio runs straight on into this one's
     timings, warnings = [], list(parsed.warnings)
-    for clause, out in clause_audio(parsed, config):
+    counts = UnitCounts()
+    for clause, out in clause_audio(parsed, config, counts):
         warnings += out.warnings
         samples = out.samples
         start, end = speech_bounds(out)
@@ -227,7 +261,7 @@ def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
         "model_version": engine.model_version,
     }
     _write_json_atomic(meta_path, meta)
-    return Rendering(paths=paths, cached=False, **meta)
+    return Rendering(paths=paths, cached=False, synthesized_units=counts.synthesized, reused_units=counts.reused, **meta)
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
