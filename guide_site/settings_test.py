@@ -10,3 +10,5 @@ from guide_site.settings import VAR_DIR  # noqa: E402
 
 MEDIA_ROOT = VAR_DIR / "test-media" / os.environ.get("TEST_MEDIA_SUFFIX", "main")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# API tests render in the test process; tests of the worker path (test_api_relay) turn this on.
+API_TTS_IN_WORKER = False

@@ -91,11 +91,17 @@ def lexicon_for(config: RenderConfig) -> Lexicon:
 def prepare(script: str, config: RenderConfig) -> tuple[Script, str]:
     """Front end + cache key; raises ScriptError for bad markup. Synthesises nothing, but the
     key includes the model version, so the engine is loaded once per process."""
-    config.validate()
-    lexicon = lexicon_for(config)
-    parsed = analyse(script, lexicon=lexicon, emotion=config.emotion, intensity=config.intensity, pauses=config.pauses)
+    parsed = check(script, config)
     engine = engine_class(config.engine)
-    return parsed, cache_key(parsed, config, lexicon.version, engine.name, model_version_of(config.engine))
+    return parsed, cache_key(parsed, config, lexicon_for(config).version, engine.name, model_version_of(config.engine))
+
+
+def check(script: str, config: RenderConfig) -> Script:
+    """The front end alone (ScriptError / ValueError for bad input): never loads an engine, so a
+    web process can validate a request that a worker will render."""
+    config.validate()
+    return analyse(script, lexicon=lexicon_for(config), emotion=config.emotion, intensity=config.intensity,
+                   pauses=config.pauses)
 
 
 _model_versions: dict[str, str] = {}

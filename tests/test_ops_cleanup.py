@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import timedelta
 from io import StringIO
@@ -113,3 +114,23 @@ def test_on_the_beat_schedule(settings):
     from exhibits.api import tasks as api_tasks
 
     assert api_tasks.cleanup_media.name == "exhibits.cleanup_media"
+
+
+def test_sentence_units_beyond_the_bound_are_evicted_oldest_first_and_reported(settings, tmp_path, db):
+    import numpy as np
+
+    from synthesis.engines.base import ClauseAudio
+    from synthesis.unit_cache import UnitCache
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.UNIT_CACHE_MAX_MB = 1
+    store = UnitCache(tmp_path / settings.UNIT_CACHE_DIR)
+    keys = [f"{n:02x}" + "7" * 38 for n in range(3)]
+    for age, key in zip((300, 200, 100), keys):  # 0.6 MB each: only the newest fits in 1 MB
+        store.put(key, [ClauseAudio(samples=np.zeros(150_000, np.float32), sample_rate=24000)])
+        os.utime(store.path(key), (time.time() - age, time.time() - age))
+    assert re.search(r"would remove sentence units \(LRU\) +2 files", run("--dry-run"))
+    assert all(store.path(k).exists() for k in keys)
+    report = run()
+    assert re.search(r"removed sentence units \(LRU\) +2 files", report) and re.search(r"kept +units/ +1 files", report)
+    assert [store.path(k).exists() for k in keys] == [False, False, True]

@@ -25,7 +25,7 @@ REGISTERED_TASKS = (
 )
 # Queued messages and beat entries carry these names: a deploy must never rename one.
 DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.render_narration", "exhibits.sweep_stale_renders",
-                       "exhibits.synthesize_speech"]
+                       "exhibits.synthesize_speech", "exhibits.tts_for_web"]
 
 
 def load_settings(tmp_path, code: str = PRINT, **env) -> subprocess.CompletedProcess:

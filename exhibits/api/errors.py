@@ -35,11 +35,12 @@ PASSED_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary")
 class ApiError(exceptions.APIException):
     """An API error with its own code and status; detail may be a message or a dict."""
 
-    def __init__(self, code: str, detail, status_code: int = status.HTTP_400_BAD_REQUEST):
+    def __init__(self, code: str, detail, status_code: int = status.HTTP_400_BAD_REQUEST, headers: dict | None = None):
         self.status_code = status_code
         self.error_code = code
         super().__init__(detail)
         self.payload = detail  # keep dicts as given (APIException would stringify the leaves)
+        self.headers = headers or {}  # e.g. Retry-After on a 429/503
 
 
 def error_response(code: str, detail, status_code: int, headers: dict | None = None) -> JsonResponse:
@@ -54,7 +55,7 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         return error_response("payload_too_large", "request body too large", 413)
     if isinstance(exc, ApiError):
-        return error_response(exc.error_code, exc.payload, exc.status_code)
+        return error_response(exc.error_code, exc.payload, exc.status_code, exc.headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

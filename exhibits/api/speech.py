@@ -27,6 +27,13 @@ def engine():
         raise ApiError("engine_unavailable", str(exc), 503) from exc
 
 
+def check_voice(voice: str, emotion: str) -> None:
+    """ApiError unless the engine has this voice with this emotion (loads the engine)."""
+    info = voice_info(voice)
+    if emotion not in info.emotions:
+        raise ApiError("invalid_request", {"emotion": [f"voice {info.name} has no emotion {emotion!r}"]})
+
+
 def voice_info(name: str):
     """The VoiceInfo for ``name`` ('' = the default voice); ApiError naming the choices if unknown."""
     eng = engine()
@@ -70,6 +77,7 @@ def render_config(params: dict):
         formats=(params.get("format", "mp3"),),
         # The curators' readings apply to API speech too: a partner app must say 单于 like the guide.
         lexicon=lexicon_for(params["text"]),
+        unit_cache_dir=Path(settings.MEDIA_ROOT) / settings.UNIT_CACHE_DIR,  # shared with narrations
     )
 
 
@@ -82,6 +90,19 @@ def check_script(text: str, config) -> str:
                 config.formats, tuple(sorted((config.lexicon or {}).items())))
     try:
         return _cache_keys.get_or_compute(memo_key, lambda: prepare(text, config)[1])
+    except ScriptError as exc:
+        raise ApiError("invalid_markup", script_error_detail(exc)) from exc
+    except ValueError as exc:
+        raise ApiError("invalid_request", str(exc)) from exc
+
+
+def check_markup(text: str, config) -> None:
+    """The front end only, for a web process that hands the rendering to a worker."""
+    from synthesis.markup import ScriptError
+    from synthesis.pipeline import check
+
+    try:
+        check(text, config)
     except ScriptError as exc:
         raise ApiError("invalid_markup", script_error_detail(exc)) from exc
     except ValueError as exc:

@@ -60,6 +60,26 @@ def synthesize_speech(task_id: str) -> None:
     )
 
 
+@app.task(name="exhibits.tts_for_web", acks_late=False, ignore_result=True)
+def tts_for_web(params: dict, reply_key: str) -> None:
+    """A synchronous /api/tts request rendered here and answered on ``reply_key`` (see
+    ``exhibits.api.relay``). Not acked late: a redelivered copy would find nobody waiting."""
+    from exhibits.api import relay, speech
+    from exhibits.api.errors import ApiError
+
+    try:
+        config = speech.render_config(params)
+        speech.check_voice(params.get("voice", ""), params.get("emotion", "neutral"))
+        rendering = speech.synthesize(params["text"], config, speech.check_script(params["text"], config))
+        payload = {"ok": relay.rendering_fields(rendering)}
+    except ApiError as exc:
+        payload = {"error": exc.error_code, "detail": exc.payload, "status": exc.status_code}
+    except Exception:
+        log.exception("synchronous speech request failed")
+        payload = {"error": "server_error", "detail": "internal error while synthesising; it has been logged", "status": 500}
+    relay.reply(reply_key, payload)
+
+
 def _finish(task_id: str, **fields) -> None:
     from exhibits.models import SpeechTask
 

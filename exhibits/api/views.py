@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from exhibits.api import speech
+from exhibits.api import relay, speech
 from exhibits.api.auth import ApiKeyAuthentication, HasApiKey
 from exhibits.api.errors import ApiError, error_response, exception_handler
 from exhibits.api.parsers import LimitedJSONParser
@@ -91,8 +91,11 @@ class TtsView(ApiView):
     def post(self, request):
         params = validated_request(request)
         config = speech.render_config(params)
-        key = speech.check_script(params["text"], config)
-        rendering = speech.synthesize(params["text"], config, key)
+        if relay.enabled():  # the voice lives in the render worker, never in a web process
+            speech.check_markup(params["text"], config)
+            rendering = relay.render_in_worker(params, request.auth.prefix)
+        else:
+            rendering = speech.synthesize(params["text"], config, speech.check_script(params["text"], config))
         fmt = params["format"]
         if request.accepted_renderer.format == "json":
             return Response(speech.result_body(request, rendering, fmt))
@@ -115,7 +118,10 @@ class TtsAsyncView(ApiView):
         from exhibits.api.tasks import enqueue_speech_task
 
         params = validated_request(request)
-        speech.check_script(params["text"], speech.render_config(params))
+        if relay.enabled():
+            speech.check_markup(params["text"], speech.render_config(params))
+        else:
+            speech.check_script(params["text"], speech.render_config(params))
         with transaction.atomic():
             task = SpeechTask.objects.create(api_key=request.auth, params=params)
             # After commit: a worker must never look for a row it cannot see yet.

@@ -32,6 +32,10 @@ def audio_root() -> Path:
     return Path(settings.MEDIA_ROOT) / settings.AUDIO_DIR
 
 
+def unit_cache_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / settings.UNIT_CACHE_DIR
+
+
 def render_config(script: str, voice: str, emotion: str):
     from synthesis.pipeline import RenderConfig
 
@@ -42,6 +46,7 @@ def render_config(script: str, voice: str, emotion: str):
         emotion=emotion,
         sample_rate=settings.AUDIO_SAMPLE_RATE,
         lexicon=lexicon_for_script(script),
+        unit_cache_dir=unit_cache_root(),
     )
 
 

@@ -5,7 +5,9 @@ Removes, and reports the sizes of:
   and SpeechTask rows past their expiry;
 - audio files (MEDIA_ROOT/<AUDIO_DIR>) that no Rendition references, once older than an hour
   (younger ones may belong to a render whose Rendition row is about to be saved);
-- leftover ``*.tmp`` files of interrupted atomic writes older than an hour.
+- leftover ``*.tmp`` files of interrupted atomic writes older than an hour;
+- sentence audio units (MEDIA_ROOT/<UNIT_CACHE_DIR>) least recently used, beyond UNIT_CACHE_MAX_MB
+  (never one a render in progress uses; see ``synthesis.unit_cache``).
 A file a published narration uses (Narration.rendition) is never removed, whatever the rules say.
 Also runs on the Celery beat schedule (``exhibits.cleanup_media``, CLEANUP_INTERVAL_SECONDS).
 """
@@ -144,8 +146,18 @@ class Command(BaseCommand):
         for folder, tally in sorted(plan.kept.items()):
             self.stdout.write(f"  kept   {folder + '/':<24} {tally.files:>6} files {human(tally.bytes):>10}")
         self.stdout.write(f"  published audio files protected: {len(published)}")
+        self._sweep_units(media_root, dry_run, verb)
         if not dry_run:
             self._remove_empty_dirs(media_root)
+
+    def _sweep_units(self, media_root: Path, dry_run: bool, verb: str) -> None:
+        from synthesis.unit_cache import UnitCache
+
+        bound = settings.UNIT_CACHE_MAX_MB * 1024 * 1024
+        report = UnitCache(media_root / settings.UNIT_CACHE_DIR).sweep(bound, dry_run=dry_run)
+        self.stdout.write(f"  {verb} {'sentence units (LRU)':<24} {report.evicted:>6} files {human(report.evicted_bytes):>10}")
+        self.stdout.write(f"  kept   {settings.UNIT_CACHE_DIR + '/':<24} {report.kept:>6} files {human(report.kept_bytes):>10}"
+                          f" (bound {human(bound)}; {report.pinned} over it kept for renders in progress)")
 
     @staticmethod
     def _remove_empty_dirs(media_root: Path) -> None:

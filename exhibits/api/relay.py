@@ -1,0 +1,151 @@
+"""Synchronous /api/tts through the render worker, so web processes never load the voice.
+
+The web process validates the request (front end only), sends ``exhibits.tts_for_web`` to the
+render queue with a private Redis list to answer on, and waits on that list (BLPOP) for at most
+API_SYNC_TIMEOUT_SECONDS. No answer in time - no worker running, or all busy - is a 503 with
+Retry-After, never a hang or a 500; the message expires with the wait, so a worker that starts
+later does not render for a client that has gone.
+
+A waiting request holds a web thread, so waits are capped (per key, across all web processes,
+and per process) well below the thread count: visitor pages always find a free thread. Beyond a
+cap the answer is 429 (this key) or 503 (everyone) with Retry-After. The caps live in Redis as
+sorted sets of wait ids scored by their deadline, so a web process that dies mid-wait frees its
+slot when the deadline passes.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from exhibits.api.errors import ApiError
+from exhibits.render.redis_conn import redis_client
+
+TASK = "exhibits.tts_for_web"
+REPLY_PREFIX = "api:tts:reply:"
+WAITS_TOTAL = "api:tts:waits"
+WAITS_KEY = "api:tts:waits:key:"
+REPLY_TTL_SECONDS = 60  # an answer nobody collects (the wait timed out) expires
+
+# KEYS: per-key set, total set. ARGV: now, deadline, wait id, per-key cap, total cap.
+# 0 = slot taken, 1 = this key is at its cap, 2 = every slot is taken.
+_TAKE_SLOT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 1 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.ceil(ARGV[2] - ARGV[1]) + 60)
+redis.call('EXPIRE', KEYS[2], math.ceil(ARGV[2] - ARGV[1]) + 60)
+return 0
+"""
+
+_local_waits: threading.BoundedSemaphore | None = None
+_local_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    """Through the worker when configured and Redis carries the answers (the file-queue demo,
+    without Redis, renders in the web process as before)."""
+    return bool(getattr(settings, "API_TTS_IN_WORKER", False)) and redis_client() is not None
+
+
+@dataclass(frozen=True)
+class RelayedRendering:
+    """What the views need of a ``synthesis.pipeline.Rendering``, rebuilt from the worker's answer."""
+
+    cache_key: str
+    paths: dict[str, Path]
+    duration: float
+    sample_rate: int
+    transcript: str
+    timings: list
+    warnings: list
+    cached: bool
+
+
+def rendering_fields(rendering) -> dict:
+    """The worker's answer: JSON, paths relative to MEDIA_ROOT (both sides share the media volume)."""
+    root = Path(settings.MEDIA_ROOT)
+    return {
+        "cache_key": rendering.cache_key,
+        "paths": {fmt: str(Path(p).relative_to(root)) for fmt, p in rendering.paths.items()},
+        "duration": rendering.duration,
+        "sample_rate": rendering.sample_rate,
+        "transcript": rendering.transcript,
+        "timings": rendering.timings,
+        "warnings": list(rendering.warnings),
+        "cached": rendering.cached,
+    }
+
+
+def reply(reply_key: str, payload: dict) -> None:
+    client = redis_client()
+    with client.pipeline(transaction=False) as pipe:
+        pipe.rpush(reply_key, json.dumps(payload, ensure_ascii=False))
+        pipe.expire(reply_key, REPLY_TTL_SECONDS)
+        pipe.execute()
+
+
+def _busy(code: str, message: str, status: int) -> ApiError:
+    return ApiError(code, message, status, headers={"Retry-After": str(settings.API_SYNC_RETRY_AFTER_SECONDS)})
+
+
+def _local_slots() -> threading.BoundedSemaphore:
+    global _local_waits
+    with _local_lock:
+        if _local_waits is None:
+            _local_waits = threading.BoundedSemaphore(max(1, settings.API_SYNC_MAX_WAITS_PER_PROCESS))
+        return _local_waits
+
+
+def render_in_worker(params: dict, api_key_prefix: str) -> RelayedRendering:
+    from celery import current_app
+
+    from guide_site.celery import queue_for_engine
+
+    timeout = settings.API_SYNC_TIMEOUT_SECONDS
+    local = _local_slots()
+    if not local.acquire(blocking=False):
+        raise _busy("server_busy", "too many synchronous requests are waiting here; retry shortly or use /api/tts/async", 503)
+    wait_id = secrets.token_hex(8)
+    per_key = f"{WAITS_KEY}{api_key_prefix}"
+    client = redis_client(timeout=timeout + 5)  # BLPOP blocks for up to the whole wait
+    try:
+        now = time.time()
+        taken = client.eval(_TAKE_SLOT, 2, per_key, WAITS_TOTAL, now, now + timeout + 5, wait_id,
+                            settings.API_SYNC_MAX_WAITS_PER_KEY, settings.API_SYNC_MAX_WAITS)
+        if taken == 1:
+            raise _busy("too_many_waits", "this key already has the most synchronous requests waiting; "
+                        "retry shortly or use /api/tts/async", 429)
+        if taken == 2:
+            raise _busy("server_busy", "too many synchronous requests are waiting; retry shortly or use /api/tts/async", 503)
+        try:
+            reply_key = f"{REPLY_PREFIX}{wait_id}"
+            try:
+                current_app.send_task(TASK, args=(params, reply_key), queue=queue_for_engine(settings.SYNTHESIS_ENGINE),
+                                      expires=timeout)
+            except Exception as exc:  # noqa: BLE001 - broker down: the same answer as no worker
+                raise _busy("worker_unavailable", f"the render queue is unreachable ({exc.__class__.__name__})", 503) from exc
+            answer = client.blpop([reply_key], timeout=timeout)
+        finally:
+            with client.pipeline(transaction=False) as pipe:
+                pipe.zrem(per_key, wait_id)
+                pipe.zrem(WAITS_TOTAL, wait_id)
+                pipe.execute()
+    finally:
+        local.release()
+    if answer is None:
+        raise _busy("worker_unavailable", f"no render worker answered within {timeout} s; retry shortly or use /api/tts/async", 503)
+    payload = json.loads(answer[1])
+    if "error" in payload:
+        raise ApiError(payload["error"], payload["detail"], payload["status"])
+    fields = payload["ok"]
+    root = Path(settings.MEDIA_ROOT)
+    return RelayedRendering(**{**fields, "paths": {fmt: root / rel for fmt, rel in fields["paths"].items()}})
