@@ -88,12 +88,14 @@ def lexicon_for(config: RenderConfig) -> Lexicon:
     return Lexicon(dict(config.lexicon)) if config.lexicon else Lexicon.default()
 
 
-def prepare(script: str, config: RenderConfig) -> tuple[Script, str]:
+def prepare(script: str, config: RenderConfig, model_version: str | None = None) -> tuple[Script, str]:
     """Front end + cache key; raises ScriptError for bad markup. Synthesises nothing, but the
-    key includes the model version, so the engine is loaded once per process."""
+    key includes the model version, so the engine is loaded once per process unless the
+    caller knows the version (a web process told it by the worker that has the voice)."""
     parsed = check(script, config)
     engine = engine_class(config.engine)
-    return parsed, cache_key(parsed, config, lexicon_for(config).version, engine.name, model_version_of(config.engine))
+    version = model_version or model_version_of(config.engine)
+    return parsed, cache_key(parsed, config, lexicon_for(config).version, engine.name, version)
 
 
 def check(script: str, config: RenderConfig) -> Script:

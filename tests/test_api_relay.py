@@ -32,7 +32,8 @@ def web_tier(settings, monkeypatch):
     monkeypatch.setattr(synthesis.engines, "get_engine", no_voice_here)
     monkeypatch.setattr(synthesis.pipeline, "get_engine", no_voice_here)
     client = redis_client()
-    client.delete(relay.WAITS_TOTAL, *client.keys(f"{relay.WAITS_KEY}*"))
+    client.delete(relay.WAITS_TOTAL, relay.model_version_key(settings.SYNTHESIS_ENGINE),
+                  *client.keys(f"{relay.WAITS_KEY}*"))
     return settings
 
 
@@ -53,6 +54,17 @@ def test_worker_renders_the_sync_request(web_tier, api, media, worker_factory):
 
     unknown = api.post("/api/tts", {"text": TEXT, "voice": "nobody"})
     assert "nobody" in str(assert_error(unknown, 400, "invalid_request")["detail"])  # checked by the worker
+
+
+@pytest.mark.slow
+def test_cache_hits_are_answered_without_the_worker(web_tier, api, media, worker_factory):
+    worker = worker_factory()
+    assert api.post("/api/tts", {"text": TEXT}).status_code == 200
+    worker.kill()
+    web_tier.API_SYNC_TIMEOUT_SECONDS = 1
+    hit = api.post("/api/tts", {"text": TEXT})  # the worker published its model version: key known here
+    assert hit.status_code == 200 and json.loads(hit.content)["cache_hit"] is True
+    assert_error(api.post("/api/tts", {"text": TEXT + "再见。"}), 503, "worker_unavailable")
 
 
 def test_no_worker_is_a_503_with_retry_after(web_tier, api, media):

@@ -25,6 +25,7 @@ from django.conf import settings
 
 from exhibits.api.errors import ApiError
 from exhibits.render.redis_conn import redis_client
+from exhibits.render.voice_version import known_model_version, model_version_key  # noqa: F401 - the views' and tests' way in
 
 TASK = "exhibits.tts_for_web"
 REPLY_PREFIX = "api:tts:reply:"

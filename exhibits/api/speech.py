@@ -81,15 +81,16 @@ def render_config(params: dict):
     )
 
 
-def check_script(text: str, config) -> str:
-    """Run the front end only (no synthesis, no files); returns the cache key."""
+def check_script(text: str, config, model_version: str | None = None) -> str:
+    """Run the front end only (no synthesis, no files); returns the cache key. Without
+    ``model_version`` the engine is loaded to learn it."""
     from synthesis.markup import ScriptError
     from synthesis.pipeline import prepare
 
     memo_key = (text, config.engine, config.voice, config.emotion, config.intensity, config.speed, config.sample_rate,
-                config.formats, tuple(sorted((config.lexicon or {}).items())))
+                config.formats, tuple(sorted((config.lexicon or {}).items())), model_version)
     try:
-        return _cache_keys.get_or_compute(memo_key, lambda: prepare(text, config)[1])
+        return _cache_keys.get_or_compute(memo_key, lambda: prepare(text, config, model_version)[1])
     except ScriptError as exc:
         raise ApiError("invalid_markup", script_error_detail(exc)) from exc
     except ValueError as exc:
@@ -114,6 +115,19 @@ def script_error_detail(exc) -> dict:
     message = getattr(exc, "message", None) or str(exc)
     where = f"line {line}, column {column}: " if line is not None else ""
     return {"line": line, "column": column, "message": message, "text": f"{where}{message}"}
+
+
+def cached(config, key: str):
+    """The finished files for this key (their TTL restarted), or None."""
+    from synthesis.pipeline import cached_rendering
+
+    rendering = cached_rendering(config, key)
+    try:
+        for path in rendering.paths.values() if rendering else ():
+            os.utime(path)
+    except FileNotFoundError:  # removed by cleanup at this very moment
+        return None
+    return rendering
 
 
 def synthesize(text: str, config, key: str | None = None):

@@ -66,9 +66,11 @@ def tts_for_web(params: dict, reply_key: str) -> None:
     ``exhibits.api.relay``). Not acked late: a redelivered copy would find nobody waiting."""
     from exhibits.api import relay, speech
     from exhibits.api.errors import ApiError
+    from exhibits.render.voice_version import publish_model_version
 
     try:
         config = speech.render_config(params)
+        publish_model_version(speech.engine())
         speech.check_voice(params.get("voice", ""), params.get("emotion", "neutral"))
         rendering = speech.synthesize(params["text"], config, speech.check_script(params["text"], config))
         payload = {"ok": relay.rendering_fields(rendering)}

@@ -92,8 +92,7 @@ class TtsView(ApiView):
         params = validated_request(request)
         config = speech.render_config(params)
         if relay.enabled():  # the voice lives in the render worker, never in a web process
-            speech.check_markup(params["text"], config)
-            rendering = relay.render_in_worker(params, request.auth.prefix)
+            rendering = self.cached_here(params, config) or relay.render_in_worker(params, request.auth.prefix)
         else:
             rendering = speech.synthesize(params["text"], config, speech.check_script(params["text"], config))
         fmt = params["format"]
@@ -104,6 +103,17 @@ class TtsView(ApiView):
         response["X-Audio-Duration"] = f"{rendering.duration:.3f}"
         response["X-Cache-Hit"] = "1" if rendering.cached else "0"
         return response
+
+
+    @staticmethod
+    def cached_here(params: dict, config):
+        """A cache hit answered by this process (the worker published its model version); on a
+        miss, or before any worker said its version, the markup is checked and None returned."""
+        version = relay.known_model_version()
+        if version is None:
+            speech.check_markup(params["text"], config)
+            return None
+        return speech.cached(config, speech.check_script(params["text"], config, model_version=version))
 
 
 class TtsAsyncView(ApiView):

@@ -23,8 +23,10 @@ def load_voice(**_kwargs) -> None:
     """Load the voice once per pool process, before the first job, not inside it (~3 s)."""
     from synthesis.engines import EngineUnavailable, get_engine
 
+    from exhibits.render.voice_version import publish_model_version
+
     try:
-        get_engine(settings.SYNTHESIS_ENGINE)
+        publish_model_version(get_engine(settings.SYNTHESIS_ENGINE))
     except EngineUnavailable as exc:  # jobs will fail with this message; the worker stays up
         log.error("speech engine %s unavailable: %s", settings.SYNTHESIS_ENGINE, exc)
 
