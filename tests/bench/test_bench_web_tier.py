@@ -1,0 +1,133 @@
+"""The light web tier under real gunicorn and a real Celery worker (prints; asserts no 500s).
+
+- RSS of every gunicorn worker after 100 /api/tts calls (half cache hits, half renders by the
+  worker), and the RSS of the worker's pool process that holds the voice;
+- 16 concurrent long synchronous calls from one key while visitors load the home page: the
+  visitor p50/p99 latency, and what the speech calls got (200 / 429 / 503, never 500).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from exhibits.models import ApiKey
+from tests.api_support import PYTHON, child_env, free_port, start, stop, wait_for
+from tests.worker import Worker, purge_queue
+
+pytestmark = pytest.mark.slow
+COMMON = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你能而子说年同"
+WORKERS, THREADS = 2, 4
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def post(port: int, token: str, text: str, timeout: float = 120) -> tuple[int, dict | None]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request("POST", "/api/tts", body=json.dumps({"text": text}).encode(),
+                 headers={"Content-Type": "application/json", "Accept": "application/json", "Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, (json.loads(body) if body.startswith(b"{") else None)
+
+
+@pytest.fixture
+def site(settings, tmp_path, transactional_db):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    purge_queue()
+    worker = Worker(tmp_path, concurrency=1).start()
+    port = free_port()
+    env = child_env(MEDIA_ROOT=settings.MEDIA_ROOT, WEB_CONCURRENCY=WORKERS, GUNICORN_THREADS=THREADS, GUNICORN_ACCESSLOG="",
+                    GUNICORN_LOGLEVEL="warning", API_TTS_IN_WORKER=1, API_SYNC_TIMEOUT_SECONDS=25)
+    proc = start([str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                  "guide_site.wsgi"], env, tmp_path / "gunicorn.log")
+    token = ApiKey.issue("bench", rate_limit_per_minute=100_000)[1]
+
+    def up():
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(up, 60, what="gunicorn")
+        yield port, token, proc, worker
+    finally:
+        stop(proc)
+        worker.kill()
+
+
+def test_bench_web_tier(site):
+    port, token, gunicorn, worker = site
+    rng = random.Random(time.time_ns())
+    texts = ["".join(rng.choice(COMMON) for _ in range(20)) + "。" for _ in range(50)]
+    statuses = []
+    for n in range(100):
+        statuses.append(post(port, token, texts[n % 50])[0])  # each text twice: a render, then a hit
+    web = {pid: rss_mb(pid) for pid in children(gunicorn.pid)}
+    pool = {pid: rss_mb(pid) for pid in worker.pool_pids()}
+    print(f"\n[web] {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (other jobs share the machine)")
+    print(f"[web] after 100 /api/tts calls ({statuses.count(200)} × 200): gunicorn workers RSS "
+          + ", ".join(f"{mb:.0f} MB" for mb in web.values()) + " (goal < 250 MB); Celery pool process RSS "
+          + ", ".join(f"{mb:.0f} MB" for mb in pool.values()))
+    assert set(statuses) == {200}
+
+    long_text = "".join(rng.choice(COMMON) for _ in range(1199)) + "。"
+    results: list[str] = []
+    visitor: list[float] = []
+    stop_visitors = threading.Event()
+
+    def speech_call():
+        t0 = time.perf_counter()
+        status, body = post(port, token, long_text + str(rng.random()), timeout=120)
+        results.append(f"{status} {(body or {}).get('error', '')}".strip() + f" ({time.perf_counter() - t0:.0f} s)"
+                       if status != 429 else "429")
+
+    def visit():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while not stop_visitors.is_set():
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", "/")
+                conn.getresponse().read()
+                visitor.append(time.perf_counter() - t0)
+            except (OSError, http.client.HTTPException):
+                visitor.append(30.0)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            time.sleep(0.05)
+
+    visitors = [threading.Thread(target=visit) for _ in range(4)]
+    calls = [threading.Thread(target=speech_call) for _ in range(16)]
+    for thread in visitors + calls:
+        thread.start()
+    for thread in calls:
+        thread.join(180)
+    stop_visitors.set()
+    for thread in visitors:
+        thread.join(30)
+    visitor.sort()
+    counts = {code: results.count(code) for code in sorted(set(results))}  # status, error code, wait
+    print(f"[web] 16 concurrent 1,200-character sync calls, one key: {counts}; visitor home page "
+          f"p50 {1000 * statistics.median(visitor):.0f} ms, p99 {1000 * visitor[int(0.99 * (len(visitor) - 1))]:.0f} ms "
+          f"over {len(visitor)} requests (goal p99 ≤ 1 s)")
+    assert not any(r.startswith("500") for r in results)
