@@ -83,7 +83,7 @@ def _fill(root: str, key: str, start, seed: int) -> None:
 
 def test_concurrent_fillers_leave_one_file(tmp_path):
     key = "ef" + "3" * 38
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")  # fork after native libraries (the voice) loaded can crash
     start = ctx.Barrier(2)
     workers = [ctx.Process(target=_fill, args=(str(tmp_path), key, start, 4)) for _ in range(2)]
     for w in workers:
