@@ -7,7 +7,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from synthesis import audio
+from synthesis import audio, loudness
 
 
 def speech_like(rate: int, seconds: float, seed: int, peaky: bool = False) -> np.ndarray:
@@ -49,7 +49,7 @@ def test_normalised_files_hit_the_target_under_the_true_peak_ceiling(peaky, targ
     x = speech_like(rate, 30.0, seed=7, peaky=peaky)
     out = audio.normalize_loudness(x, rate, target_lufs=target, true_peak_dbfs=-1.0)
     assert abs(reference_lufs(out, rate) - target) <= 0.1
-    full = audio._oversampled_peaks(out).max()  # the whole file, 4x oversampled
+    full = loudness._oversampled_peaks(out).max()  # the whole file, 4x oversampled
     assert 20 * np.log10(full) <= -1.0 + 1e-6
 
 
@@ -61,15 +61,15 @@ def test_intersample_peaks_near_the_ceiling_are_still_limited():
     x = (0.5 * np.sin(np.pi / 2 * n + np.pi / 4)).astype(np.float32)
     assert audio.true_peak_dbfs(x, rate) - 20 * np.log10(np.abs(x).max()) > 2.5
     out = audio.normalize_loudness(x, rate, target_lufs=-10.0, true_peak_dbfs=-1.0)
-    assert 20 * np.log10(audio._oversampled_peaks(out).max()) <= -1.0 + 1e-6
+    assert 20 * np.log10(loudness._oversampled_peaks(out).max()) <= -1.0 + 1e-6
 
 
 def test_peaks_skipped_far_from_the_ceiling_are_under_it():
     rate = 24000
     x = speech_like(rate, 20.0, seed=11, peaky=True) * np.float32(2.0)
-    full = audio._oversampled_peaks(x)
+    full = loudness._oversampled_peaks(x)
     floor = float(full.max()) / 2  # 6 dB under the loudest peak
-    fast = audio._sample_peaks(x, floor)
+    fast = loudness._sample_peaks(x, floor)
     differs = fast != full
     assert differs.any()  # something was skipped (else the test proves nothing)
     assert full[differs].max() < floor  # and all of it was under the floor

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import pytest
 
-from synthesis import audio
+from synthesis import audio, loudness
 from synthesis.engines import get_engine
 from synthesis.pipeline import RenderConfig, render
 
@@ -108,14 +108,14 @@ def loudness_ab(samples: np.ndarray, rate: int, rounds: int = 3) -> None:
     quiet = (samples * np.float32(0.3)).astype(np.float32)  # as the engine hands it over: needs gain
     seconds = len(quiet) / rate
     after = min(_timed(lambda: audio.normalize_loudness(quiet, rate)) for _ in range(rounds))
-    fast_lufs, fast_peaks = audio.integrated_lufs, audio._sample_peaks
-    audio.integrated_lufs = _before_lufs
-    audio._sample_peaks = lambda x, floor=0.0: fast_peaks(x)
+    fast_lufs, fast_peaks = loudness.integrated_lufs, loudness._sample_peaks
+    loudness.integrated_lufs = _before_lufs
+    loudness._sample_peaks = lambda x, floor=0.0: fast_peaks(x)
     try:
         before = min(_timed(lambda: audio.normalize_loudness(quiet, rate)) for _ in range(rounds))
         reference = audio.normalize_loudness(quiet, rate)
     finally:
-        audio.integrated_lufs, audio._sample_peaks = fast_lufs, fast_peaks
+        loudness.integrated_lufs, loudness._sample_peaks = fast_lufs, fast_peaks
     out = audio.normalize_loudness(quiet, rate)
     print(f"[units] loudness normalisation of {seconds:.0f} s of rendered speech (best of {rounds})")
     print(f"{'':<10} {'s':>6} {'RTF':>8} {'LUFS (pyloudnorm)':>18} {'dBTP (4x)':>10}")
