@@ -18,8 +18,18 @@ DEFAULT_SECRET = "dev-only-not-secret"
 SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET)
 DEBUG = env_bool("DEBUG", False)
 PRODUCTION = env_bool("PRODUCTION", False)
-if PRODUCTION and SECRET_KEY == DEFAULT_SECRET:
-    raise ImproperlyConfigured("PRODUCTION=1 needs a real SECRET_KEY in the environment")
+
+
+def _weak_secret(key: str) -> bool:
+    """Django's own rule (check_secret_key): short, few distinct characters, or generated-insecure."""
+    return key == DEFAULT_SECRET or len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure")
+
+
+if PRODUCTION and _weak_secret(SECRET_KEY):
+    raise ImproperlyConfigured("PRODUCTION=1 needs a real SECRET_KEY in the environment "
+                               "(at least 50 characters, 5 different ones; e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("PRODUCTION=1 refuses DEBUG=1: it would show tracebacks and settings to visitors")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 SITE_BASE_URL = env_str("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -34,6 +44,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "corsheaders",
+    "csp",
+    "axes",
     "exhibits",
 ]
 
@@ -48,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers locked-out logins
 ]
 
 ROOT_URLCONF = "guide_site.urls"
@@ -178,6 +192,53 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- lock-down (issue #14) ------------------------------------------------------------------------
+# Content-Security-Policy on every response (django-csp). No 'unsafe-inline' anywhere: the visitor
+# pages inline a few small files (exhibits/templates/exhibits/inline/, no extra request) that the
+# policy allows by their SHA-256, so cached pages (and a service worker's copies) stay valid, which
+# per-response nonces would not; the admin's styles are static files. data: is the empty favicon.
+# deploy/nginx/guide.conf sets a policy on the files nginx serves itself.
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+INLINE_ASSETS_DIR = BASE_DIR / "exhibits" / "templates" / "exhibits" / "inline"
+
+
+def inline_hashes(suffix: str) -> list[str]:
+    """CSP sources for every inline asset ending in ``suffix`` (the included file is the element's text)."""
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()}'"
+            for path in sorted(INLINE_ASSETS_DIR.glob(f"*{suffix}"))]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *inline_hashes(".js")],
+        "style-src": [SELF, *inline_hashes(".css")],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Admin login throttling (django-axes, attempts stored in the database): after AXES_FAILURE_LIMIT
+# wrong passwords for one username from one address, that pair is refused for AXES_COOLOFF_HOURS.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "exhibits.ops.login_guard.client_ip"  # honours NUM_PROXIES, like the API
+AXES_VERBOSE = False
 
 # --- speech API and operations (issue #6; see deploy/README-ops.md) -----------------------------
 # Redis for rate limits, render locks and health; defaults to the broker when that is Redis.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -47,9 +48,15 @@ def test_defaults_are_the_embedded_demo_stack(tmp_path):
 def test_production_refuses_the_default_secret(tmp_path):
     done = load_settings(tmp_path, PRODUCTION="1")
     assert done.returncode != 0 and "PRODUCTION=1 needs a real SECRET_KEY" in done.stderr
-    ok = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY="x" * 50)
+    for weak in ("x" * 50, "short-but-random-Kq3v", "django-insecure-" + "abcdefghij" * 5):
+        done = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY=weak)
+        assert done.returncode != 0 and "PRODUCTION=1 needs a real SECRET_KEY" in done.stderr, weak
+    strong = secrets.token_urlsafe(50)
+    ok = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY=strong)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["secure_cookie"] is True
+    debug = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY=strong, DEBUG="1")
+    assert debug.returncode != 0 and "PRODUCTION=1 refuses DEBUG=1" in debug.stderr
 
 
 def test_a_typo_in_a_boolean_fails_loudly(tmp_path):

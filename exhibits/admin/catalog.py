@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from exhibits import services
 from exhibits.admin.audio import audio_player
-from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
+from exhibits.admin.badges import ADMIN_CSS, RenderStateFilter, badge, exhibit_render_state
 from exhibits.admin.labels import print_gallery_labels, print_labels
 from exhibits.forms import NarrationForm, PronunciationForm
 from exhibits.models import Exhibit, Gallery, Narration
@@ -65,6 +65,9 @@ class ExhibitAdmin(admin.ModelAdmin):
     readonly_fields = ("code", "status", "audio_state", "created_at", "updated_at")
     fields = ("code", "title", "gallery", "slug", "description", "image", "order", "status", "audio_state")
     actions = ["rerender", "publish", "unpublish", print_labels]
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(render_state=exhibit_render_state())
