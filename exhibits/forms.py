@@ -3,6 +3,8 @@ at the script field with its line and column before anything is saved."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
 
 from exhibits.models import LexiconEntry, Narration
 from exhibits.ops import moderation
@@ -36,7 +38,22 @@ def script_errors(script: str, emotion: str) -> str | None:
     return None
 
 
+SCRIPT_TOO_LONG = ("讲解词有 %(show_value)d 个字符，最多 %(limit_value)d 个 / "
+                   "the script has %(show_value)d characters; the limit is %(limit_value)d")
+
+
 class ScriptFieldsMixin:
+    """The script field: length limit first (cheap, and the browser enforces it too), then the
+    front end's check of the markup."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.NARRATION_MAX_CHARS
+        field = self.fields["script"]
+        field.max_length = limit
+        field.validators.append(MaxLengthValidator(limit, message=SCRIPT_TOO_LONG))
+        field.widget.attrs["maxlength"] = str(limit)
+
     def clean(self):
         cleaned = super().clean()
         script, emotion = cleaned.get("script"), cleaned.get("emotion") or "neutral"

@@ -131,9 +131,11 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Redis: a message not acked within this many seconds is redelivered (acks_late). Must
-        # exceed the hard time limit and the longest retry countdown, or work runs twice.
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+        # Redis: a message not acked within this many seconds is redelivered (acks_late). Set
+        # above the longest render's hard time limit plus the longest retry countdown, so a
+        # healthy render is never delivered twice; recovering from a dead worker does not wait
+        # for it (the sweeper re-sends by heartbeat, RENDER_RUNNING_STALE_SECONDS).
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 0),  # 0: derived below
         # A curator's save must not hang on a dead Redis: fail fast, the sweeper re-sends.
         "socket_connect_timeout": 2,
     }
@@ -166,13 +168,39 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 6
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
-# A job queued (sent) longer ago than this without starting lost its message (e.g. Redis
-# restarted empty) and is re-sent; a job "rendering" for longer than the hard time limit lost
-# its worker. Re-sending is harmless: a job that already finished ignores the message.
-RENDER_QUEUED_STALE_SECONDS = env_int("RENDER_QUEUED_STALE_SECONDS", 600)
-RENDER_RUNNING_STALE_SECONDS = env_int("RENDER_RUNNING_STALE_SECONDS", CELERY_TASK_TIME_LIMIT + 120)
-RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 5)  # deliveries of one job before it fails
+# --- render job liveness and limits (issue #14; README "Recovery") ------------------------------
+# Liveness, not age: the worker rendering a job renews its heartbeat every
+# RENDER_HEARTBEAT_SECONDS; the sweeper (every SWEEP_INTERVAL_SECONDS) re-sends a "rendering" job
+# whose heartbeat is older than RENDER_RUNNING_STALE_SECONDS (its worker died) and a "queued" job
+# not claimed RENDER_QUEUED_STALE_SECONDS after it was sent (its message was lost). Re-sending is
+# harmless: claiming is idempotent, a duplicate of a finished job is dropped, one of a job another
+# worker is rendering waits for that worker's heartbeat to stop.
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 15)
+RENDER_HEARTBEAT_SECONDS = env_int("RENDER_HEARTBEAT_SECONDS", 10)
+RENDER_RUNNING_STALE_SECONDS = env_int("RENDER_RUNNING_STALE_SECONDS", 30)
+RENDER_QUEUED_STALE_SECONDS = env_int("RENDER_QUEUED_STALE_SECONDS", 60)
+# Claims of one job that found its previous worker dead before the job fails (a render that
+# keeps killing its worker, e.g. out of memory).
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 5)
+# Healable errors (disk, permissions, database, broker) retry with exponential backoff (5 s
+# doubling, at most RENDER_RETRY_BACKOFF_MAX_SECONDS) for RENDER_HEAL_WINDOW_SECONDS; then the
+# job fails as healable and the sweeper queues a new one. Other errors fail for good.
+RENDER_RETRY_BACKOFF_SECONDS = env_int("RENDER_RETRY_BACKOFF_SECONDS", 5)
+RENDER_RETRY_BACKOFF_MAX_SECONDS = env_int("RENDER_RETRY_BACKOFF_MAX_SECONDS", 300)
+RENDER_HEAL_WINDOW_SECONDS = env_int("RENDER_HEAL_WINDOW_SECONDS", 1800)
+# Input limit: a narration script has at most this many characters (the admin, the services and
+# the API say so with both numbers). 20,000 characters is well over an hour of speech.
+NARRATION_MAX_CHARS = env_int("NARRATION_MAX_CHARS", 20000)
+# A render's soft time limit scales with its length: base + per character (hard limit +60 s).
+RENDER_TIME_LIMIT_BASE_SECONDS = env_int("RENDER_TIME_LIMIT_BASE_SECONDS", 120)
+RENDER_TIME_LIMIT_MS_PER_CHAR = env_int("RENDER_TIME_LIMIT_MS_PER_CHAR", 100)
+RENDER_HARD_LIMIT_MARGIN_SECONDS = 60
+if CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout") == 0:
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(
+        CELERY_TASK_TIME_LIMIT,
+        RENDER_TIME_LIMIT_BASE_SECONDS + NARRATION_MAX_CHARS * RENDER_TIME_LIMIT_MS_PER_CHAR // 1000
+        + RENDER_HARD_LIMIT_MARGIN_SECONDS,
+    ) + RENDER_RETRY_BACKOFF_MAX_SECONDS + 60
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-renders": {"task": "exhibits.sweep_stale_renders", "schedule": SWEEP_INTERVAL_SECONDS},
 }

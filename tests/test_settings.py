@@ -10,6 +10,7 @@ import sys
 import pytest
 from django.conf import settings
 
+from exhibits import services
 from tests.worker import ROOT
 
 PRINT = (
@@ -97,7 +98,12 @@ def test_celery_contract():
     for entry in conf.beat_schedule.values():
         assert entry["task"] in app.tasks, entry
     assert conf.beat_schedule["sweep-stale-renders"]["schedule"] == settings.SWEEP_INTERVAL_SECONDS
-    assert settings.RENDER_RUNNING_STALE_SECONDS > conf.task_time_limit
+    # Liveness, not age: a dead worker or a lost message is noticed within a minute.
+    assert settings.RENDER_HEARTBEAT_SECONDS * 2 < settings.RENDER_RUNNING_STALE_SECONDS <= 30
+    assert settings.RENDER_QUEUED_STALE_SECONDS <= 60 and settings.SWEEP_INTERVAL_SECONDS <= 30
+    # Redis never redelivers a healthy render: its longest time limit plus a retry countdown fit.
+    longest = services.render_time_limits(settings.NARRATION_MAX_CHARS)[1]
+    assert visibility > longest + settings.RENDER_RETRY_BACKOFF_MAX_SECONDS
 
 
 def test_render_task_retries_only_errors_that_heal():
@@ -107,11 +113,15 @@ def test_render_task_retries_only_errors_that_heal():
     from synthesis.engines import EngineUnavailable
     from synthesis.markup import ScriptError
 
-    retried = render_narration.autoretry_for
-    assert issubclass(OperationalError, retried) and issubclass(OSError, retried)
-    assert not issubclass(ScriptError, retried) and not issubclass(EngineUnavailable, retried)
+    from exhibits.render.job import HEALABLE
+    from exhibits.render.tasks import retry_countdown
+
+    assert issubclass(OperationalError, HEALABLE) and issubclass(OSError, HEALABLE)
+    assert not issubclass(ScriptError, HEALABLE) and not issubclass(EngineUnavailable, HEALABLE)
     assert render_narration.acks_late and render_narration.reject_on_worker_lost
-    assert render_narration.retry_backoff_max < settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 10**9)
+    waits = [retry_countdown(n) for n in range(30)]
+    assert 4 <= waits[0] <= 5 and max(waits) <= settings.RENDER_RETRY_BACKOFF_MAX_SECONDS
+    assert settings.RENDER_RETRY_BACKOFF_MAX_SECONDS < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 
 
 @pytest.mark.parametrize("name", ["render_narration", "sweep_stale_renders"])

@@ -5,6 +5,8 @@ read-side questions about them (e.g. "what state is this narration's audio in?")
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
@@ -51,7 +53,8 @@ class RenderState(models.TextChoices):
 
 class NarrationQuerySet(models.QuerySet):
     def with_render_state(self) -> "NarrationQuerySet":
-        """Annotate ``render_state`` (a RenderState value) and ``latest_job_error``.
+        """Annotate ``render_state`` (a RenderState value), ``latest_job_error`` and
+        ``latest_job_healable`` (a failure the sweeper retries by itself).
 
         Only jobs for the *current* version count: a failure of an older text is history.
         A live job wins over existing audio so a forced re-render shows as in progress.
@@ -61,6 +64,7 @@ class NarrationQuerySet(models.QuerySet):
         return self.annotate(
             latest_job_state=Subquery(latest.values("state")[:1]),
             latest_job_error=Subquery(latest.values("error")[:1]),
+            latest_job_healable=Subquery(latest.values("healable")[:1]),
         ).annotate(
             render_state=Case(
                 When(latest_job_state=RenderJob.State.QUEUED, then=Value(RenderState.QUEUED)),
@@ -129,6 +133,15 @@ class RenderJob(models.Model):
     # The sweeper re-sends jobs never sent, or sent so long ago that the message must be lost.
     sent_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Renewed every RENDER_HEARTBEAT_SECONDS by the worker rendering the job: a "rendering" job
+    # whose heartbeat is older than RENDER_RUNNING_STALE_SECONDS lost its worker and is re-sent.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set at the first healable error (disk, permissions, database, broker): retries go on with
+    # backoff until then; after it the job fails with ``healable`` and the sweeper starts anew.
+    heal_until = models.DateTimeField(null=True, blank=True)
+    healable = models.BooleanField(default=False)  # a failure the sweeper retries by itself
+    # Claims that found the job still "rendering" with a dead heartbeat: its worker was killed.
+    lost_workers = models.PositiveIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,6 +164,25 @@ class RenderJob(models.Model):
     @property
     def is_live(self) -> bool:
         return self.state in self.LIVE_STATES
+
+    def heartbeat_is_fresh(self, now) -> bool:
+        """A worker is rendering this job right now (it beat within RENDER_RUNNING_STALE_SECONDS)."""
+        beat = self.heartbeat_at or self.started_at
+        return beat is not None and beat >= now - timedelta(seconds=settings.RENDER_RUNNING_STALE_SECONDS)
+
+    def looks_dead(self, now, send_grace: timedelta) -> bool:
+        """Live by its state but nobody is working on it: its message must be sent again.
+
+        Queued: never accepted by the broker (it was down; younger than ``send_grace`` it may
+        still be in its on_commit send), or not claimed RENDER_QUEUED_STALE_SECONDS after it was
+        due (``sent_at`` is when the message was sent, or when a retry's countdown ends).
+        Rendering: its worker stopped beating.
+        """
+        if self.state == self.State.QUEUED:
+            if self.sent_at is None:
+                return self.created_at < now - send_grace
+            return self.sent_at < now - timedelta(seconds=settings.RENDER_QUEUED_STALE_SECONDS)
+        return self.state == self.State.RENDERING and not self.heartbeat_is_fresh(now)
 
 
 class LexiconEntry(models.Model):
