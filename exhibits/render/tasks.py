@@ -39,8 +39,10 @@ def retry_countdown(retries: int) -> float:
 
 class RenderTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        # What run_job did not handle itself (e.g. the retry could not be scheduled): fail the
-        # job as healable; the sweeper gives the version a new job.
+        # What run_job did not handle itself (e.g. the broker was down when the retry was to be
+        # scheduled): fail the job, as healable if it is; the sweeper gives it a new job then.
+        if isinstance(exc, render_job.Busy):
+            return  # another worker is rendering the job; the sweeper watches its heartbeat
         services.do_fail_job(args[0], render_job.describe_error(exc), healable=isinstance(exc, render_job.HEALABLE))
 
 
