@@ -119,13 +119,13 @@ def heartbeat(job_id: int):
 
 def run_here(job_id: int) -> str:
     """One job in this process, without Celery (``render_audio --sync`` and its pool processes):
-    healable errors fail the job instead of retrying (re-run the command to retry)."""
+    healable errors fail the job as healable (the sweeper, or a re-run, tries again)."""
     try:
         return run_job(job_id)
     except Busy:
         return SKIPPED  # a worker has it: the bulk command waits for the row, not for us
     except HEALABLE as exc:
-        services.do_fail_job(job_id, describe_error(exc))
+        services.do_fail_job(job_id, describe_error(exc), healable=True)  # the sweeper tries again
         return FAILED
 
 
