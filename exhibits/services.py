@@ -11,6 +11,8 @@ calls it around the speech library.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -308,9 +310,8 @@ def _close(job: RenderJob, state: str, error: str = "", **fields) -> None:
 
 @transaction.atomic
 def do_start_job(job_id: int) -> JobWork | JobBusy | None:
-    """Claim a job for rendering. Idempotent: None when there is nothing to do (finished already,
-    a duplicate message; edited since, superseded; its workers keep dying), JobBusy while another
-    worker's heartbeat says it is rendering the job."""
+    """Claim a job for rendering. Idempotent: None when there is nothing to do (finished, edited
+    since, its workers keep dying), JobBusy while another worker's heartbeat says it renders it."""
     locked = _lock_job(job_id)
     if locked is None:
         return None
@@ -322,7 +323,7 @@ def do_start_job(job_id: int) -> JobWork | JobBusy | None:
         _close(job, State.SUPERSEDED)
         return None
     if job.state == State.RENDERING:
-        if job.heartbeat_is_fresh(now):
+        if job.heartbeat_is_fresh(now) and not job.claimer_is_gone():
             beat = job.heartbeat_at or job.started_at
             stale_at = beat + timedelta(seconds=settings.RENDER_RUNNING_STALE_SECONDS)
             return JobBusy(max(1.0, (stale_at - now).total_seconds() + 1))
@@ -334,6 +335,7 @@ def do_start_job(job_id: int) -> JobWork | JobBusy | None:
                                       f"{job.lost_workers} times.{last}")
             return None
     job.state, job.attempts, job.started_at, job.heartbeat_at = State.RENDERING, job.attempts + 1, now, now
+    job.claimed_by = f"{socket.gethostname()}:{os.getpid()}"
     job.save()
     return JobWork(job.pk, narration.pk, job.version, narration.script, narration.voice, narration.emotion, job.attempts)
 

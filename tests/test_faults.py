@@ -49,7 +49,8 @@ def report(fault: str, seconds: float, detail: str = "") -> None:
 
 
 def test_worker_sigkilled_mid_render_final_text_is_ready_within_a_minute(worker_factory, make_exhibit, clean_media):
-    """Defaults: heartbeat 10 s, stale after 30 s, sweeper every 15 s: <= 45 s + the render."""
+    """Defaults: heartbeat 10 s, stale after 30 s, sweeper every 15 s: <= 45 s + the render from
+    another host; here (one host) the sweeper sees the claiming process is gone: <= 15 s."""
     worker = worker_factory(beat=True)
     exhibit = make_exhibit(script=FIRST)
     services.do_save_narration(exhibit, FINAL)  # two fast edits: only the second may be heard

@@ -56,6 +56,21 @@ def test_a_duplicate_delivery_waits_for_a_beating_worker_then_takes_over(make_ex
     assert work.attempt == 2 and RenderJob.objects.get(pk=job.pk).lost_workers == 1
 
 
+def test_a_redelivery_on_the_same_host_takes_over_from_a_dead_process_at_once(make_exhibit):
+    import socket
+    import subprocess
+
+    job = job_of(make_exhibit(script=TEXT))
+    services.do_start_job(job.pk)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that existed and is no more, like a pool process the OOM killer took
+    RenderJob.objects.filter(pk=job.pk).update(claimed_by=f"{socket.gethostname()}:{gone.pid}")
+    work = services.do_start_job(job.pk)  # the heartbeat is fresh, but its process is gone
+    assert work.attempt == 2 and RenderJob.objects.get(pk=job.pk).lost_workers == 1
+    RenderJob.objects.filter(pk=job.pk).update(claimed_by="another-host:1")
+    assert isinstance(services.do_start_job(job.pk), services.JobBusy)  # elsewhere: wait for its heartbeat
+
+
 def test_healable_errors_retry_within_the_window_then_the_sweeper_starts_again(make_exhibit, settings,
                                                                                 django_capture_on_commit_callbacks):
     settings.RENDER_HEAL_WINDOW_SECONDS = 1800

@@ -5,6 +5,8 @@ read-side questions about them (e.g. "what state is this narration's audio in?")
 """
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 
 from django.conf import settings
@@ -142,6 +144,9 @@ class RenderJob(models.Model):
     healable = models.BooleanField(default=False)  # a failure the sweeper retries by itself
     # Claims that found the job still "rendering" with a dead heartbeat: its worker was killed.
     lost_workers = models.PositiveIntegerField(default=0)
+    # "<host>:<pid>" of the process that claimed it last: on that host a redelivery can tell at
+    # once that the process is gone (a pool process killed by the OOM killer, say).
+    claimed_by = models.CharField(max_length=120, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -170,19 +175,33 @@ class RenderJob(models.Model):
         beat = self.heartbeat_at or self.started_at
         return beat is not None and beat >= now - timedelta(seconds=settings.RENDER_RUNNING_STALE_SECONDS)
 
+    def claimer_is_gone(self) -> bool:
+        """The claiming process ran on this host and no longer exists (no need to wait for its
+        heartbeat to go stale). False when unknown: another host, or no claim recorded."""
+        host, _, pid = self.claimed_by.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # exists, another user's
+            return False
+        return False
+
     def looks_dead(self, now, send_grace: timedelta) -> bool:
         """Live by its state but nobody is working on it: its message must be sent again.
 
         Queued: never accepted by the broker (it was down; younger than ``send_grace`` it may
         still be in its on_commit send), or not claimed RENDER_QUEUED_STALE_SECONDS after it was
         due (``sent_at`` is when the message was sent, or when a retry's countdown ends).
-        Rendering: its worker stopped beating.
+        Rendering: its worker stopped beating, or (seen from its own host) its process is gone.
         """
         if self.state == self.State.QUEUED:
             if self.sent_at is None:
                 return self.created_at < now - send_grace
             return self.sent_at < now - timedelta(seconds=settings.RENDER_QUEUED_STALE_SECONDS)
-        return self.state == self.State.RENDERING and not self.heartbeat_is_fresh(now)
+        return self.state == self.State.RENDERING and (not self.heartbeat_is_fresh(now) or self.claimer_is_gone())
 
 
 class LexiconEntry(models.Model):
