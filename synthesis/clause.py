@@ -22,8 +22,17 @@ class Clause:
     pause_ms: int = 0  # silence after this clause (punctuation pause + explicit [pause] tags)
     start: int = 0  # [start, end) offsets of ``text`` in ``Script.transcript``
     end: int = 0
+    # Per character of ``normalized``: what decided its reading — "override", "lexicon",
+    # "museum lexicon", "model" (the polyphone model) or "dictionary" (pypinyin).
+    sources: tuple[str, ...] = ()
+    # (index in ``normalized``, other readings) where the polyphone model and pypinyin's phrase
+    # dictionary disagreed: the reading in ``pinyin`` was chosen, the listed ones lost.
+    uncertain: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    words: tuple[tuple[int, int], ...] = ()  # word spans [start, end) over ``normalized``, from the front end's segmentation
 
     def explain(self) -> dict:
+        # "decided": every reading not simply taken from the dictionary, so a curator sees
+        # what the model, the lexicons and the overrides changed.
         return {
             "text": self.text,
             "normalized": self.normalized,
@@ -31,6 +40,11 @@ class Clause:
             "emotion": self.emotion,
             "intensity": self.intensity,
             "pause_ms": self.pause_ms,
+            "words": [self.normalized[s:e] for s, e in self.words],
+            "decided": [{"index": i, "char": self.normalized[i], "pinyin": self.pinyin[i], "source": src}
+                        for i, src in enumerate(self.sources) if src != "dictionary"],
+            "uncertain": [{"index": i, "char": self.normalized[i], "pinyin": self.pinyin[i],
+                           "alternatives": list(alternatives)} for i, alternatives in self.uncertain],
         }
 
 
