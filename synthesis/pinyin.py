@@ -16,7 +16,6 @@ whole. Where the model and a phrase-dictionary match disagree the character is *
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,6 +25,7 @@ from pypinyin.constants import PHRASES_DICT
 from pypinyin.seg.mmseg import seg as phrase_seg
 
 from synthesis import polyphone, wordseg
+from synthesis.reading_rules import Words, rule_reading
 from synthesis.syllables import tone, with_tone
 
 if TYPE_CHECKING:  # only for annotations: lexicon and pinyin never import each other
@@ -34,18 +34,15 @@ if TYPE_CHECKING:  # only for annotations: lexicon and pinyin never import each 
 SOURCES = ("override", "lexicon", "museum lexicon", "model", "dictionary")
 
 # On disagreement between the model and a multi-character phrase-dictionary match, which is
-# right more often? Measured on tests/data/polyphones.tsv (796 cases, lexicons left out of the
-# count): the phrase (or one of the 长/得 rules in _dictionary) was right 148 times, the model
-# 5 times, both wrong 6 times. Where the dictionary had no phrase, only the character's usual
-# reading, the model was right 15 times and the usual reading 13 times. So a phrase beats the
-# model, and the model beats a usual reading. (g2pM alone reads 75.0% of the set: it was
-# trained on Wikipedia sentences and misses e.g. 为 wei4 and 了解 here; pypinyin alone 91.1%.)
+# right more often? Measured on tests/data/polyphones.tsv (796 cases; lexicons and the rules of
+# reading_rules left out of the count): the phrase was right 141 times, the model 6 times,
+# both wrong 7 times. Where the dictionary had no phrase, only the character's usual reading,
+# the model was right 19 times and the usual reading 13 times. So a phrase beats the model,
+# and the model beats a usual reading. (g2pM alone reads 75.0% of the set: it was trained on
+# Wikipedia sentences and misses e.g. 为 wei4 and 了解 here; pypinyin alone reads 91.1%.)
 PHRASE_BEATS_MODEL = True
 
-_PRONOUN_ENDS = frozenset("你我他她它们谁")
 _PHRASE_MAX = 8  # longest phrase looked up across words (pypinyin has a few longer idioms)
-_NUMERALS = "零〇一二三四五六七八九十百千万亿两半"
-_LENGTH_FOLLOWS = re.compile(f"[约达近逾]?[{_NUMERALS}]")
 _DIGITS = frozenset("零〇一二三四五六七八九十两")  # counting digits, not 百千万亿
 _BIG_UNITS = frozenset("百千万亿")
 # 一 stays yi1 after these: ordinals (第一 初一), fractions (之一), and words that end in
@@ -117,13 +114,13 @@ def _phrase_pieces(chars: str, words: Sequence[tuple[int, int]]) -> list[str]:
 
 def _dictionary(chars: str, words: Sequence[tuple[int, int]]) -> tuple[list[str], list[bool]]:
     """pypinyin's reading of each word, and per character whether it is certain: given by a
-    multi-character phrase of its dictionary (or the length rule below), not by the
-    character's usual reading."""
+    multi-character phrase of its dictionary or a grammar rule (``reading_rules``), not by
+    the character's usual reading."""
     syllables, certain = [], []
     for piece in _phrase_pieces(chars, words):
         syllables += lazy_pinyin(piece, style=Style.TONE3, neutral_tone_with_five=True)
         certain += [len(piece) > 1 and piece in PHRASES_DICT] * len(piece)
-    lone = {s for s, e in words if e - s == 1}
+    layout = Words(words)
     for i, ch in enumerate(chars):
         # pypinyin's phrase table stores 一个 yi2 and 不是 bu2 already sandhied; citation
         # tones must be the dictionary ones so sandhi() is applied exactly once.
@@ -131,15 +128,8 @@ def _dictionary(chars: str, words: Sequence[tuple[int, int]]) -> tuple[list[str]
             syllables[i] = "yi1"
         elif ch == "不" and syllables[i] == "bu2":
             syllables[i] = "bu4"
-        elif ch == "得" and i in lone and i > 0 and chars[i - 1] not in _PRONOUN_ENDS:
-            # 得 as a word of its own after a verb or adjective is the complement particle
-            # (保存得很好, 看得太重), which pypinyin and the model both read de2; after a
-            # pronoun it may be the modal dei3 (你得去), left to the model.
-            syllables[i], certain[i] = "de5", True
-        elif ch == "长" and _LENGTH_FOLLOWS.match(chars, i + 1):
-            # 长 before a number is a length (长三十厘米, 船长十余米, 总长约三千公里), which
-            # pypinyin (船长 chuan2 zhang3, 总长 zong3 zhang3) and often the model read zhang3.
-            syllables[i], certain[i] = "chang2", True
+        elif ch in "长得地只" and (ruled := rule_reading(chars, i, layout)):
+            syllables[i], certain[i] = ruled, True
     return syllables, certain
 
 

@@ -199,3 +199,15 @@ def test_bad_tsv_names_file_and_line(tmp_path: Path):
     bad.write_text("单于\tchan2 yu2\n单于\tdan1 yu2\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="duplicate"):
         Lexicon(path=bad)
+
+
+@pytest.mark.parametrize("text, char, expected", [
+    ("长约三千公里", "长", "chang2"), ("船长十余米", "长", "chang2"), ("县长", "长", "zhang3"),
+    ("保存得很好", "得", "de5"), ("看得太重", "得", "de5"), ("获得金奖", "得", "de2"),
+    ("认真地研究", "地", "de5"), ("不停地转动", "地", "de5"), ("这块地很肥沃", "地", "di4"),
+    ("土地", "地", "di4"),
+    ("这只铜鹤", "只", "zhi1"), ("两只铜鹤", "只", "zhi1"), ("这只是仿品", "只", "zhi3"),
+    ("他只有一件", "只", "zhi3"),
+])
+def test_grammar_rules(text, char, expected):
+    assert cited(text)[text.index(char)] == expected
