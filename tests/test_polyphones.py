@@ -148,3 +148,11 @@ def test_curator_lexicon_applies_over_the_shipped_one():
     reading = read("单于庭", mine)
     assert reading.cited == ("chan2", "yu2", "ting2")
     assert reading.sources == ("museum lexicon", "lexicon", "lexicon")
+
+
+def test_cli_report_shows_sources_and_uncertain_characters():
+    done = subprocess.run([sys.executable, "-m", "synthesis", "explain", "--report", "他考取了解元。匈奴单于。"],
+                          cwd=SYNTHESIS.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "? 了 liao3  uncertain; also read le5 / liao4" in done.stdout
+    assert "单 chan2  ← museum lexicon" in done.stdout
