@@ -26,3 +26,15 @@ def test_any_text_analyses_or_raises_script_error(text):
         assert all(is_valid_syllable(s) for s in clause.pinyin + clause.spoken)
         assert all(0 <= i < n for i, _ in clause.uncertain)
         assert sum(e - s for s, e in clause.words) == n
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_word_spans_cover_any_text_without_gaps(text):
+    from synthesis.lexicon import Lexicon
+    from synthesis.pinyin import segment
+
+    spans = segment(text, Lexicon.default())  # best_cut segments raw transcript text
+    assert [s for s, _ in spans] == [0] + [e for _, e in spans[:-1]] if text else spans == []
+    assert (spans[-1][1] if spans else 0) == len(text)
+    assert all(s < e for s, e in spans)
