@@ -25,14 +25,15 @@ class Clause:
     # Per character of ``normalized``: what decided its reading — "override", "lexicon",
     # "museum lexicon", "model" (the polyphone model) or "dictionary" (pypinyin).
     sources: tuple[str, ...] = ()
-    # (index in ``normalized``, other readings) where the polyphone model and pypinyin's phrase
-    # dictionary disagreed: the reading in ``pinyin`` was chosen, the listed ones lost.
+    # (index in ``normalized``, other readings) where the polyphone model and pypinyin (a phrase
+    # or the character's usual reading) disagreed: ``pinyin`` holds the winner, the listed
+    # readings lost, the other side's first. A curator confirms or pins them.
     uncertain: tuple[tuple[int, tuple[str, ...]], ...] = ()
     words: tuple[tuple[int, int], ...] = ()  # word spans [start, end) over ``normalized``, from the front end's segmentation
 
     def explain(self) -> dict:
-        # "decided": every reading not simply taken from the dictionary, so a curator sees
-        # what the model, the lexicons and the overrides changed.
+        # "decided": every reading that the model, a lexicon or an override gave, so a curator
+        # sees what did not simply come from the dictionary.
         return {
             "text": self.text,
             "normalized": self.normalized,

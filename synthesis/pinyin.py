@@ -8,11 +8,14 @@ and records which source decided it, highest precedence first:
     lexicon         the caller's (curator's) lexicon entries
     museum lexicon  the shipped table, data/museum_lexicon.tsv
     model           the g2pM polyphone model (``synthesis.polyphone``), for polyphonic characters
-    dictionary      pypinyin: its phrase dictionary within each word, else the usual reading
+    dictionary      pypinyin: its phrase dictionary on whole words, else the usual reading
+
+except that a multi-character phrase outranks the model (``PHRASE_BEATS_MODEL``: measured).
 
 Words come from jieba (``synthesis.wordseg``), with override spans and lexicon terms kept
-whole. Where the model and a phrase-dictionary match disagree the character is *uncertain*:
-``Reading.uncertain`` lists the readings that lost, so a curator can pin the right one.
+whole; a few grammar rules (``synthesis.reading_rules``) rank with phrases. Where the model
+and the dictionary disagree the character is *uncertain*: ``Reading.uncertain`` lists the
+readings that lost, so a curator can pin the right one.
 """
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ class Reading:
     cited: tuple[str, ...]  # citation syllable per character
     spoken: tuple[str, ...]  # after tone sandhi
     sources: tuple[str, ...]  # per character, one of SOURCES
-    uncertain: tuple[tuple[int, tuple[str, ...]], ...]  # (index, readings that lost), model vs phrase
+    uncertain: tuple[tuple[int, tuple[str, ...]], ...]  # (index, readings that lost), model vs dictionary
     words: tuple[tuple[int, int], ...]  # [start, end) word spans
 
 
