@@ -37,12 +37,12 @@ if TYPE_CHECKING:  # only for annotations: lexicon and pinyin never import each 
 SOURCES = ("override", "lexicon", "museum lexicon", "model", "dictionary")
 
 # On disagreement between the model and a multi-character phrase-dictionary match, which is
-# right more often? Measured on tests/data/polyphones.tsv (796 cases; lexicons and the rules of
+# right more often? Measured on tests/data/polyphones.tsv (795 cases; lexicons and the rules of
 # reading_rules left out of the count): the phrase was right 141 times, the model 6 times,
 # both wrong 7 times. Where the dictionary had no phrase, only the character's usual reading,
 # the model was right 19 times and the usual reading 13 times. So a phrase beats the model,
-# and the model beats a usual reading. (g2pM alone reads 75.0% of the set: it was trained on
-# Wikipedia sentences and misses e.g. 为 wei4 and 了解 here; pypinyin alone reads 91.1%.)
+# and the model beats a usual reading. (g2pM alone reads 75.1% of the set: it was trained on
+# Wikipedia sentences and misses e.g. 为 wei4 and 了解 here; pypinyin alone reads 91.2%.)
 PHRASE_BEATS_MODEL = True
 
 _PHRASE_MAX = 8  # longest phrase looked up across words (pypinyin has a few longer idioms)
