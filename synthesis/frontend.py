@@ -14,11 +14,12 @@ from synthesis.clause import Clause, Script
 from synthesis.lexicon import Lexicon
 from synthesis.markup import INTENSITY_RANGE, Markup, ScriptError, canonical_emotion, parse
 from synthesis.normalize import normalize
-from synthesis.pinyin import has_reading, segment, to_pinyin
+from synthesis.pinyin import read, segment
+from synthesis.syllables import has_reading
 
 # Bump whenever normalisation, pinyin or sandhi rules change what is spoken: it belongs in
 # audio cache keys next to Lexicon.version.
-FRONTEND_VERSION = "2"
+FRONTEND_VERSION = "2"  # 2: wetext-based normaliser; polyphones by the g2pM model within jieba words
 
 _SENTENCE = frozenset("。！？…!?")
 _COMMA = frozenset("，、；：,;:")
@@ -214,13 +215,12 @@ def analyse(script: str, *, lexicon: Lexicon | None = None, emotion: str = "neut
                 else:
                     lead_ms += explicit
                 continue
-            cited, said = to_pinyin(spoken.chars, lexicon, spoken.pinned, spoken.spans)
+            reading = read(spoken.chars, lexicon, spoken.pinned, spoken.spans)
             clauses.append({
-                "text": text[a:b], "normalized": spoken.chars, "pinyin": cited, "spoken": said,
+                "text": text[a:b], "normalized": spoken.chars, "reading": reading,
                 "emotion": piece.emotion or default_emotion,
                 "intensity": piece.intensity if piece.emotion else float(intensity),
                 "start": a, "end": b, "kind": kind, "explicit": explicit,
-                "words": tuple(segment(spoken.chars, lexicon, spoken.spans)),
             })
     if not clauses:
         raise ScriptError(1, 1, "脚本里没有可以朗读的中文文字，请输入要朗读的内容 / the script has nothing "
@@ -228,10 +228,10 @@ def analyse(script: str, *, lexicon: Lexicon | None = None, emotion: str = "neut
     return Script(
         transcript=text,
         clauses=tuple(
-            Clause(text=c["text"], normalized=c["normalized"], pinyin=c["pinyin"], spoken=c["spoken"],
-                   emotion=c["emotion"], intensity=c["intensity"],
+            Clause(text=c["text"], normalized=c["normalized"], pinyin=c["reading"].cited,
+                   spoken=c["reading"].spoken, emotion=c["emotion"], intensity=c["intensity"],
                    pause_ms=pauses.ms(c["kind"]) + c["explicit"], start=c["start"], end=c["end"],
-                   words=c["words"])
+                   sources=c["reading"].sources, uncertain=c["reading"].uncertain, words=c["reading"].words)
             for c in clauses
         ),
         lead_pause_ms=an.lead_ms + lead_ms,

@@ -1,10 +1,11 @@
 """The whole front end: script → Script of clauses with offsets, pauses, emotions, pinyin."""
 import pytest
 
+from synthesis.clause import Clause
 from synthesis.frontend import FRONTEND_VERSION, PauseConfig, analyse, explain
 from synthesis.lexicon import Lexicon
 from synthesis.markup import ScriptError
-from synthesis.pinyin import has_reading
+from synthesis.syllables import has_reading
 
 
 def check_invariants(script):
@@ -22,8 +23,15 @@ def check_invariants(script):
 def test_explain_great_wall():
     assert explain("长城") == [{
         "text": "长城", "normalized": "长城", "pinyin": ["chang2", "cheng2"],
-        "emotion": "neutral", "intensity": 1.0, "pause_ms": 0,
+        "emotion": "neutral", "intensity": 1.0, "pause_ms": 0, "words": ["长城"],
+        "decided": [{"index": 0, "char": "长", "pinyin": "chang2", "source": "model"}], "uncertain": [],
     }]
+
+
+def test_clause_built_without_the_new_fields_still_explains():
+    clause = Clause(text="好", normalized="好", pinyin=("hao3",), spoken=("hao3",))
+    assert (clause.sources, clause.uncertain, clause.words) == ((), (), ())
+    assert clause.explain()["decided"] == [] and clause.explain()["words"] == []
 
 
 def test_transcript_removes_markup_and_keeps_line_breaks():

@@ -139,7 +139,8 @@ def test_cli_explain_prints_one_json_object_per_clause():
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0]["pinyin"][:2] == ["chang2", "cheng2"]
-    assert set(lines[0]) == {"text", "normalized", "pinyin", "emotion", "intensity", "pause_ms"}
+    assert set(lines[0]) == {"text", "normalized", "pinyin", "emotion", "intensity", "pause_ms",
+                             "words", "decided", "uncertain"}
     assert len(lines) == 2
 
 
