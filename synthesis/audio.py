@@ -274,7 +274,7 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return scaled.astype("<i2").tobytes()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def ffmpeg_exe() -> str:
     """The ffmpeg bundled with imageio-ffmpeg: the servers have no system ffmpeg on PATH."""
     import imageio_ffmpeg

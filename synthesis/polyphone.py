@@ -11,11 +11,12 @@ only builds forms never pays for them.
 """
 from __future__ import annotations
 
+import importlib.util
 import pickle
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -109,7 +110,9 @@ _loaded: PolyphoneModel | None = None
 
 
 def _load_pickle(name: str):
-    with resources.files("g2pM").joinpath(name).open("rb") as f:
+    # Only the package's folder: importing g2pM would build its own model as well.
+    folder = Path(importlib.util.find_spec("g2pM").submodule_search_locations[0])
+    with (folder / name).open("rb") as f:
         return pickle.load(f)  # noqa: S301 - the wheel's own weight files, pinned by version
 
 
