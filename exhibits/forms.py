@@ -73,6 +73,26 @@ class PronunciationForm(ScriptFieldsMixin, forms.Form):
     emotion = forms.ChoiceField(label="默认情绪 default emotion", choices=EMOTION_CHOICES, initial="neutral")
 
 
+class PinReadingForm(forms.Form):
+    """One reading pinned from the pronunciation report (indices into synthesis' explain rows)."""
+    clause = forms.IntegerField(min_value=0)
+    clause_text = forms.CharField(strip=False)  # the clause as shown: detects a script changed meanwhile
+    index = forms.IntegerField(min_value=0)
+    reading = forms.CharField(label="读音 reading", max_length=20)
+    scope = forms.ChoiceField(choices=[("override", "本处 this occurrence"), ("lexicon", "词表 every narration")])
+
+    def clean_reading(self):
+        from synthesis.syllables import parse_syllables
+
+        try:
+            syllables = parse_syllables(self.cleaned_data["reading"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if len(syllables) != 1:
+            raise forms.ValidationError("一个字只写一个音节 / write one syllable for one character, e.g. zang4")
+        return syllables[0]
+
+
 class LexiconEntryForm(forms.ModelForm):
     class Meta:
         model = LexiconEntry

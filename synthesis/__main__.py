@@ -54,6 +54,7 @@ def cmd_speak(args) -> int:
 def _report(clause: dict) -> str:
     """A clause as a curator reads it: text, pinyin, who decided what, and what is uncertain."""
     lines = [clause["text"], "  " + " ".join(clause["pinyin"])]
+    lines += [f"  {r['text']} → {r['spoken']}  ← normaliser: {r['rule']}" for r in clause["rewrites"]]
     lines += [f"  {d['char']} {d['pinyin']}  ← {d['source']}" for d in clause["decided"]]
     lines += [f"  ? {u['char']} {u['pinyin']}  uncertain; also read {' / '.join(u['alternatives'])}"
               for u in clause["uncertain"]]

@@ -30,6 +30,9 @@ class Clause:
     # readings lost, the other side's first. A curator confirms or pins them.
     uncertain: tuple[tuple[int, tuple[str, ...]], ...] = ()
     words: tuple[tuple[int, int], ...] = ()  # word spans [start, end) over ``normalized``, from the front end's segmentation
+    # What the text normaliser rewrote, in text order: (source text, spoken text, rule name),
+    # the rule being a museum rule ("year", "score", ...) or "wetext".
+    rewrites: tuple[tuple[str, str, str], ...] = ()
 
     def explain(self) -> dict:
         # "decided": every reading that the model, a lexicon or an override gave, so a curator
@@ -42,6 +45,7 @@ class Clause:
             "intensity": self.intensity,
             "pause_ms": self.pause_ms,
             "words": [self.normalized[s:e] for s, e in self.words],
+            "rewrites": [{"text": text, "spoken": spoken, "rule": rule} for text, spoken, rule in self.rewrites],
             "decided": [{"index": i, "char": self.normalized[i], "pinyin": self.pinyin[i], "source": src}
                         for i, src in enumerate(self.sources) if src != "dictionary"],
             "uncertain": [{"index": i, "char": self.normalized[i], "pinyin": self.pinyin[i],

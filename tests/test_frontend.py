@@ -23,7 +23,7 @@ def check_invariants(script):
 def test_explain_great_wall():
     assert explain("长城") == [{
         "text": "长城", "normalized": "长城", "pinyin": ["chang2", "cheng2"],
-        "emotion": "neutral", "intensity": 1.0, "pause_ms": 0, "words": ["长城"],
+        "emotion": "neutral", "intensity": 1.0, "pause_ms": 0, "words": ["长城"], "rewrites": [],
         "decided": [{"index": 0, "char": "长", "pinyin": "chang2", "source": "model"}], "uncertain": [],
     }]
 
@@ -32,6 +32,23 @@ def test_clause_built_without_the_new_fields_still_explains():
     clause = Clause(text="好", normalized="好", pinyin=("hao3",), spoken=("hao3",))
     assert (clause.sources, clause.uncertain, clause.words) == ((), (), ())
     assert clause.explain()["decided"] == [] and clause.explain()["words"] == []
+    assert clause.rewrites == () and clause.explain()["rewrites"] == []
+
+
+def test_clause_records_what_the_normaliser_rewrote_and_by_which_rule():
+    (first, second) = analyse("高1.33米，始建于1974年。").clauses
+    assert first.rewrites == (("1.33", "一点三三", "wetext"),)  # 米 is already Chinese: a plain number
+    assert second.rewrites == (("1974年", "一九七四年", "year"),)
+    assert explain("比分17:16。")[0]["rewrites"] == [{"text": "17:16", "spoken": "十七比十六", "rule": "score"}]
+
+
+def test_cli_report_names_normaliser_rules_and_sources(capsys):
+    from synthesis.__main__ import main
+
+    assert main(["explain", "--report", "全长50kg，收藏于1974年。"]) == 0
+    out = capsys.readouterr().out
+    assert "50kg → 五十公斤  ← normaliser: unit" in out and "1974年 → 一九七四年  ← normaliser: year" in out
+    assert "← museum lexicon" in out
 
 
 def test_transcript_removes_markup_and_keeps_line_breaks():

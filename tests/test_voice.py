@@ -140,7 +140,7 @@ def test_cli_explain_prints_one_json_object_per_clause():
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0]["pinyin"][:2] == ["chang2", "cheng2"]
     assert set(lines[0]) == {"text", "normalized", "pinyin", "emotion", "intensity", "pause_ms",
-                             "words", "decided", "uncertain"}
+                             "words", "rewrites", "decided", "uncertain"}
     assert len(lines) == 2
 
 
