@@ -80,14 +80,15 @@ class NarrationQuerySet(models.QuerySet):
 
 class Narration(models.Model):
     exhibit = models.ForeignKey(Exhibit, on_delete=models.CASCADE, related_name="narrations")
-    language = models.CharField(max_length=10, default="zh", choices=[("zh", "中文 Mandarin")])
-    voice = models.CharField(max_length=40, blank=True, help_text="empty = the engine's default voice")
+    language = models.CharField("语言 language", max_length=10, default="zh", choices=[("zh", "中文 Mandarin")])
+    voice = models.CharField("声音 voice", max_length=40, blank=True, help_text="留空 = 引擎默认声音 / empty = the engine's default voice")
     emotion = models.CharField("默认情绪 default emotion", max_length=20, default="neutral")
     script = models.TextField("讲解词 script")
     # Bumped on every change to script or settings; a render is only published for the current one.
-    version = models.PositiveIntegerField(default=1)
-    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    edited_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField("版本 version", default=1)
+    edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  verbose_name="编辑者 edited by")
+    edited_at = models.DateTimeField("编辑于 edited at", null=True, blank=True)
     # The audio visitors hear, and the version it was rendered from (older = "out of date").
     rendition = models.ForeignKey(Rendition, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     rendition_version = models.PositiveIntegerField(null=True, blank=True)
@@ -124,6 +125,8 @@ class RenderJob(models.Model):
     error = models.TextField(blank=True)
     rendition = models.ForeignKey(Rendition, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     reused = models.BooleanField(default=False)  # ready without synthesis: the cache key existed
+    # Sentences in the text (set when claimed): the studio shows progress against it.
+    units_total = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # When the broker last accepted a message for this job; NULL = never (broker was down).
     # The sweeper re-sends jobs never sent, or sent so long ago that the message must be lost.
