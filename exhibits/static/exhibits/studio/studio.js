@@ -115,7 +115,10 @@
   var pin = el("button", { type: "button", id: "studio-pin" }, "固定读音 Pin reading");
   bar.append(emo, el("label", { "for": "studio-intensity" }, "强度 intensity"), strength, wrap,
              pauseMs, pause, pinyin, pin);
-  area.before(bar);
+  // The admin lays a field's parts out in a row; the editor stacks toolbar, text and feedback.
+  var editor = el("div", { "class": "studio-editor" });
+  area.before(editor);
+  editor.append(bar, area);
 
   function replaceSelection(make) {
     var start = area.selectionStart, end = area.selectionEnd;
