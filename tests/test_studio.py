@@ -62,8 +62,12 @@ def test_check_gives_line_and_column_and_sentences(curator):
     assert bad["ok"] is False and (bad["error"]["line"], bad["error"]["column"]) == (2, 3)
     assert "[/happy]" in bad["error"]["message"] and bad["error"]["message"].startswith("第2行第3列")
     good = curator.post(f"{BASE}studio/check/", {"script": "第一句。[sad 0.5]第二句。第三句[/sad]", "emotion": "happy"}).json()
-    assert good == {"ok": True, "error": None, "sentences": split_sentences("第一句。[sad 0.5]第二句。第三句[/sad]")}
+    assert good["ok"] is True and good["sentences"] == split_sentences("第一句。[sad 0.5]第二句。第三句[/sad]")
     assert [s["markup"] for s in good["sentences"]] == ["第一句。", "[sad 0.5]第二句。[/sad]", "[sad 0.5]第三句[/sad]"]
+    hinted = curator.post(f"{BASE}studio/check/", {"script": "单于的[sad]行为[/sad]{长|chang2}。"}).json()["hints"]
+    assert [(h["offset"], h["char"], h["kind"]) for h in hinted] == [(0, "单于", "lexicon"), (8, "行", "uncertain"),
+                                                                     (9, "为", "uncertain"), (17, "长", "override")]
+    assert {"pinyin": "xing2", "example": "一行"} in hinted[1]["candidates"] and hinted[0]["pinyin"] == "chan2 yu2"
     # every sentence stands alone for the preview
     for sentence in good["sentences"]:
         services.check_script(sentence["markup"])

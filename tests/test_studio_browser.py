@@ -1,5 +1,5 @@
 """The narration studio in a real headless Chromium against the live server and a real worker:
-live validation before saving, the toolbar by keyboard, a sentence heard from unsaved text, the
+live validation before saving, reading hints, the toolbar by keyboard, a sentence heard from unsaved text, the
 badge reaching "ready" without a reload, and restore bringing back earlier audio without synthesis.
 Screenshots go to tests/artifacts/studio-*.png.
 """
@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(trans
 FIRST = "欢迎来到青铜器展厅。"
 BROKEN = "第一句。\n这里[happy]没有结束。"
 EDITED = "欢迎来到青铜器展厅。请随我参观。"
+HINTED = "单于的行为。"
 
 
 @pytest.fixture
@@ -68,6 +69,15 @@ def run_browser(base: str, exhibit: Exhibit) -> dict:
         seen["error"] = page.inner_text("#studio-check")
         seen["invalid"] = area.get_attribute("aria-invalid")
         shot(page, "editor-error")
+
+        # Reading hints: the uncertain 行 is underlined; choosing a reading pins it in the text.
+        area.fill(HINTED)
+        page.locator("#studio-markup button.hint.uncertain", has_text="行").click()
+        page.wait_for_selector("#studio-readings button[data-pinyin=xing2]")
+        seen["lexicon_hint"] = page.inner_text("#studio-markup .hint.lexicon")
+        shot(page, "editor-hints")
+        page.click("#studio-readings button[data-pinyin=xing2]")
+        seen["pinned"] = area.input_value()
 
         # Toolbar by keyboard: select 青铜器, Shift+Tab back to the wrap button, Enter.
         area.fill(EDITED)
@@ -136,6 +146,7 @@ def test_studio_in_the_browser(studio):
     seen = run_browser(base, exhibit)
     assert seen["errors"] == []
     assert seen["error"].startswith("第2行第3列") and "[/happy]" in seen["error"] and seen["invalid"] == "true"
+    assert seen["pinned"] == "单于的{行|xing2}为。" and seen["lexicon_hint"] == "单于"
     assert seen["focused"] == "studio-wrap"
     assert seen["wrapped"] == "欢迎来到[happy]青铜器[/happy]展厅。请随我参观。"
 

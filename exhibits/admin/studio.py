@@ -1,6 +1,6 @@
 """The narration studio's live helpers on the exhibit page (issue #15), as JSON for static JS:
 
-    POST studio/check/    script, emotion      -> {"ok", "error": {line, column, message}, "sentences"}
+    POST studio/check/    script, emotion      -> {"ok", "error": {line, column, message}, "sentences", "hints"}
     POST studio/preview/  sentence, voice, emotion -> {"state": "queued"|"ready", "audio": {url, …}}
     GET  studio/status/?ids=…                  -> exhibits.admin.status
 
@@ -26,8 +26,10 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from exhibits import services
+from exhibits.admin.hints import reading_hints
 from exhibits.admin.status import status_view
 from exhibits.forms import EMOTION_CHOICES
+from exhibits.models.narration import lexicon_for_script
 
 admin.site.site_header = "展品讲解工作室 · Narration studio"
 admin.site.site_title = "展品讲解工作室 Narration studio"
@@ -80,15 +82,17 @@ def check_view(model_admin, request):
     script = request.POST.get("script", "").replace("\r\n", "\n")[:MAX_SCRIPT]
     emotion = _emotion(request)
     if not script.strip():
-        return JsonResponse({"ok": True, "error": None, "sentences": []})
+        return JsonResponse({"ok": True, "error": None, "sentences": [], "hints": []})
     try:
         services.check_script(script, emotion)
     except ScriptError as exc:
         return JsonResponse({"ok": False, "error": {"line": exc.line, "column": exc.column, "message": str(exc)},
-                             "sentences": []})
+                             "sentences": [], "hints": []})
     except ValueError as exc:
-        return JsonResponse({"ok": False, "error": {"line": None, "column": None, "message": str(exc)}, "sentences": []})
-    return JsonResponse({"ok": True, "error": None, "sentences": split_sentences(script)})
+        return JsonResponse({"ok": False, "error": {"line": None, "column": None, "message": str(exc)}, "sentences": [],
+                             "hints": []})
+    return JsonResponse({"ok": True, "error": None, "sentences": split_sentences(script),
+                         "hints": reading_hints(script, lexicon_for_script(script))})
 
 
 def preview_id(sentence: str, voice: str, emotion: str) -> str:

@@ -142,21 +142,80 @@
   });
 
   var status = el("div", { "class": "studio-check", role: "status", "aria-live": "polite", id: "studio-check" });
-  var markup = el("div", { "class": "studio-markup", "aria-hidden": "true", id: "studio-markup", lang: "zh" });
+  var markup = el("div", { "class": "studio-markup", id: "studio-markup", lang: "zh", "aria-label": "标记与读音提示 markup and reading hints" });
   var list = el("ol", { "class": "studio-sentences", id: "studio-sentences", "aria-label": "逐句试听 hear one sentence" });
   area.after(status, markup, list);
 
   var TOKENS = /(\[pause[^\]]*\])|(\[\/?[A-Za-z]+(?:\s+[^\]]*)?\])|(\{[^}|]*\|[^}]*\})/g;
+  var hints = { text: null, byOffset: {} };
+  var readings = el("div", { "class": "studio-readings", id: "studio-readings", role: "dialog", "aria-label": "读音 readings" });
+  readings.hidden = true;
+  markup.after(readings);
+
+  function plain(text, from) {
+    /* Text between markup tokens, with the last check's hints as underlines (if still current). */
+    var out = document.createDocumentFragment(), i = 0;
+    var current = hints.text === area.value;
+    while (i < text.length) {
+      var hint = current ? hints.byOffset[from + i] : null;
+      if (!hint) {
+        var next = i + 1;
+        while (next < text.length && !(current && hints.byOffset[from + next])) next++;
+        out.append(document.createTextNode(text.slice(i, next)));
+        i = next;
+        continue;
+      }
+      if (hint.kind === "uncertain") {
+        var button = el("button", { type: "button", "class": "hint uncertain", "data-offset": String(from + i),
+                                    "aria-label": hint.char + " 多音字，选择读音 choose a reading" }, hint.char);
+        button.addEventListener("click", openReadings.bind(null, hint));
+        out.append(button);
+      } else {
+        out.append(el("span", { "class": "hint lexicon", title: "读音词表 lexicon: " + hint.pinyin }, hint.char));
+      }
+      i += hint.char.length;
+    }
+    return out;
+  }
   function paintMarkup(text) {
     markup.textContent = "";
     var last = 0, m;
     TOKENS.lastIndex = 0;
     while ((m = TOKENS.exec(text))) {
-      if (m.index > last) markup.append(document.createTextNode(text.slice(last, m.index)));
-      markup.append(el("span", { "class": m[1] ? "pause" : m[2] ? "tag" : "reading" }, m[0]));
+      if (m.index > last) markup.append(plain(text.slice(last, m.index), last));
+      markup.append(el("span", { "class": m[1] ? "pause" : m[2] ? "tag" : "reading", title: m[3] ? "固定读音 pinned reading" : "" }, m[0]));
       last = m.index + m[0].length;
     }
-    markup.append(document.createTextNode(text.slice(last)));
+    markup.append(plain(text.slice(last), last));
+  }
+  function pinAt(hint, reading) {
+    if (area.value.substr(hint.offset, 1) !== hint.char) return;  // text changed since the check
+    area.setRangeText("{" + hint.char + "|" + reading + "}", hint.offset, hint.offset + 1, "end");
+    readings.hidden = true;
+    area.focus();
+    area.dispatchEvent(new Event("input"));
+  }
+  function openReadings(hint) {
+    readings.textContent = "";
+    readings.append(el("p", {}, "“" + hint.char + "” 的读音 readings — 选择一个固定在此处 pick one to pin here"));
+    var list = el("ul");
+    hint.candidates.forEach(function (c) {
+      var item = el("li");
+      var pick = el("button", { type: "button", "class": "studio-reading", "data-pinyin": c.pinyin }, c.pinyin + "（" + c.example + "）");
+      pick.addEventListener("click", function () { pinAt(hint, c.pinyin); });
+      item.append(pick);
+      if (root.dataset.lexiconUrl) {
+        var query = "?term=" + encodeURIComponent(hint.char) + "&pinyin=" + encodeURIComponent(c.pinyin);
+        item.append(" ", el("a", { href: root.dataset.lexiconUrl + query, target: "_blank", rel: "noopener" },
+                            "加入读音词表 add to lexicon"));
+      }
+      list.append(item);
+    });
+    var close = el("button", { type: "button" }, "关闭 Close");
+    close.addEventListener("click", function () { readings.hidden = true; });
+    readings.append(list, close);
+    readings.hidden = false;
+    readings.querySelector("button").focus();
   }
 
   function playSentence(button, sentence, slot) {
@@ -197,6 +256,9 @@
     post(root.dataset.checkUrl, { script: area.value, emotion: emotionField ? emotionField.value : "neutral" })
       .then(function (data) {
         if (mine !== asked) return;  // a newer check is on its way
+        hints = { text: area.value, byOffset: {} };
+        (data.hints || []).forEach(function (h) { hints.byOffset[h.offset] = h; });
+        paintMarkup(area.value);
         if (data.ok) {
           status.className = "studio-check ok";
           status.textContent = "✓ 标记正确 markup OK";
