@@ -137,3 +137,23 @@ def test_studio_names_labels_and_voice_choices(curator, make_exhibit, settings):
     assert exhibit.narrations.get().voice == ""
     assert settings.TIME_ZONE == "Asia/Shanghai"
     assert not Rendition.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_starts_history_with_each_current_version():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("exhibits", "0003_api_keys_and_tasks")], [("exhibits", "0004_renderjob_progress")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    gallery = old.get_model("exhibits", "Gallery").objects.create(name="青铜", slug="b")
+    exhibit = old.get_model("exhibits", "Exhibit").objects.create(title="鼎", gallery=gallery, code=101)
+    old.get_model("exhibits", "Narration").objects.create(exhibit=exhibit, script=TEXT, version=4)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert list(NarrationVersion.objects.values_list("version", "script")) == [(4, TEXT)]
