@@ -5,6 +5,7 @@ Screenshots go to tests/artifacts/studio-*.png.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,10 @@ def run_browser(base: str, exhibit: Exhibit) -> dict:
         shot(page, "editor-toolbar")
 
         # Hear one sentence of the unsaved text, rendered by the worker.
+        clicked = time.monotonic()
         page.locator(".studio-play").first.click()
         page.wait_for_function("(document.querySelector('audio.studio-sentence-audio') || {}).duration > 0", timeout=60000)
+        seen["sentence_seconds"] = time.monotonic() - clicked  # printed, not asserted (see tests/bench)
         seen["sentence_url"] = page.get_attribute("audio.studio-sentence-audio", "src")
         seen["sentence_duration"] = page.evaluate("document.querySelector('audio.studio-sentence-audio').duration")
         shot(page, "sentence-preview")
@@ -153,6 +156,7 @@ def test_studio_in_the_browser(studio):
     # the sentence's audio decodes (unsaved text: no narration version has it)
     samples, rate = audio.decode(Path(settings.MEDIA_ROOT) / seen["sentence_url"].split("/media/", 1)[1])
     assert len(samples) / rate > 0.3 and seen["sentence_duration"] > 0.3
+    print(f"sentence preview: click to playable audio {seen['sentence_seconds']:.2f} s on a warm worker")
 
     assert seen["after_save"].startswith("render-badge render-") and seen["no_reload"] == 1
     narration = Narration.objects.select_related("rendition").get(exhibit=exhibit)
