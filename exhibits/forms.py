@@ -23,6 +23,21 @@ MARKUP_HELP = (
 )
 
 
+def voice_choices() -> list[tuple[str, str]]:
+    """The configured engine's voices, without loading its model (a web process never does):
+    the engine module's named voices (``VOICE_LABELS``), else its class's default voice."""
+    import sys
+
+    from django.conf import settings
+
+    from synthesis.engines import engine_class
+
+    cls = engine_class(settings.SYNTHESIS_ENGINE)
+    labels = getattr(sys.modules[cls.__module__], "VOICE_LABELS", None) or {cls.default_voice: cls.default_voice}
+    default = settings.SYNTHESIS_VOICE or cls.default_voice
+    return [("", f"默认 default ({default})"), *((name, f"{label} {name}" if label != name else name) for name, label in labels.items())]
+
+
 def script_errors(script: str, emotion: str) -> str | None:
     """The curator-facing message for a script that cannot be rendered, or None."""
     from synthesis.markup import ScriptError
@@ -49,6 +64,9 @@ class ScriptFieldsMixin:
 
 class NarrationForm(ScriptFieldsMixin, forms.ModelForm):
     emotion = forms.ChoiceField(label="默认情绪 default emotion", choices=EMOTION_CHOICES, initial="neutral")
+    # An unknown voice is a form error here, not a failed render later.
+    voice = forms.ChoiceField(label="声音 voice", choices=voice_choices, required=False,
+                              help_text="留空 = 引擎默认声音 / empty = the engine's default voice")
 
     def clean(self):
         cleaned = super().clean()

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
+from exhibits.models import Exhibit, LexiconEntry, Narration, NarrationVersion, RenderJob, RenderState, Rendition
 from exhibits.models.narration import lexicon_for_script
 from exhibits.ops import moderation
 
@@ -133,6 +133,8 @@ def do_save_narration(exhibit: Exhibit, script: str, voice: str = "", emotion: s
     if not created and changed:
         narration.script, narration.voice, narration.emotion = script, voice, emotion
         _bump(narration, user)
+    elif created:
+        _record_version(narration)
     job = do_request_render(narration) if changed or not narration.audio_is_current else None
     return SaveResult(narration, changed, job)
 
@@ -144,9 +146,25 @@ def _bump(narration: Narration, user=None) -> None:
     if user is not None:
         narration.edited_by = user
     narration.save()
+    _record_version(narration)
     RenderJob.objects.filter(narration=narration, state__in=RenderJob.LIVE_STATES, version__lt=narration.version).update(
         state=State.SUPERSEDED, finished_at=timezone.now(), updated_at=timezone.now()
     )
+
+
+def _record_version(narration: Narration) -> None:
+    """The studio's history row for the narration's (new) current version."""
+    NarrationVersion.objects.create(
+        narration=narration, version=narration.version, script=narration.script, voice=narration.voice,
+        emotion=narration.emotion, saved_by_id=narration.edited_by_id, saved_at=narration.edited_at or timezone.now(),
+    )
+
+
+def do_restore_narration_version(narration: Narration, version: int, user=None) -> SaveResult:
+    """Save an earlier version's text and settings again: a new version like any edit, whose
+    render finds the earlier audio by its cache key instead of synthesising it again."""
+    old = NarrationVersion.objects.get(narration=narration, version=version)
+    return do_save_narration(narration.exhibit, old.script, old.voice, old.emotion, user, language=narration.language)
 
 
 @transaction.atomic
@@ -351,6 +369,11 @@ def do_finish_job(job_id: int, rendition_fields: dict, reused: bool) -> str | No
     narration.save(update_fields=["rendition", "rendition_version"])
     _close(job, State.READY, rendition=rendition, reused=reused)
     return job.state
+
+
+def do_count_job_units(job_id: int, units: int) -> None:
+    """How many sentences the claimed job renders (the studio's progress bar counts against it)."""
+    RenderJob.objects.filter(pk=job_id).update(units_total=units)
 
 
 @transaction.atomic

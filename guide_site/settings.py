@@ -79,7 +79,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
-TIME_ZONE = "UTC"
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")  # what curators see; stored times stay UTC
 USE_I18N = True
 USE_TZ = True
 

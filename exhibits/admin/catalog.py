@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from exhibits import services
 from exhibits.admin import pronunciation
+from exhibits.admin import studio
 from exhibits.admin.audio import audio_player
 from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
 from exhibits.admin.labels import print_gallery_labels, print_labels
@@ -132,6 +133,7 @@ class ExhibitAdmin(admin.ModelAdmin):
             path("<int:object_id>/pronunciation/pin/", view(require_POST(self.pin_reading_view)),
                  name="exhibits_exhibit_pin_reading"),
             path("<int:object_id>/do/<str:verb>/", view(require_POST(self.action_view)), name="exhibits_exhibit_do"),
+            *studio.urls(self),  # live status, markup check, sentence preview, version history
             *super().get_urls(),
         ]
 
