@@ -130,6 +130,7 @@ def do_save_narration(exhibit: Exhibit, script: str, voice: str = "", emotion: s
     changed = created or (narration.script, narration.voice, narration.emotion) != (script, voice, emotion)
     if not created and changed:
         narration.script, narration.voice, narration.emotion = script, voice, emotion
+        narration.edited_by = user  # None: a command or an import wrote this text, not the last editor
         _bump(narration, user)
     job = do_request_render(narration) if changed or not narration.audio_is_current else None
     return SaveResult(narration, changed, job)
