@@ -12,15 +12,16 @@ from django.views.decorators.http import require_POST
 from exhibits import services
 from exhibits.admin.audio import audio_player
 from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
-from exhibits.admin.labels import print_gallery_labels, print_labels
+from exhibits.admin.labels import LoopbackWarning, print_gallery_labels, print_labels
 from exhibits.forms import NarrationForm, PronunciationForm
 from exhibits.models import Exhibit, Gallery, Narration
 from exhibits.models.narration import lexicon_for_script
 from exhibits.ops import moderation
+from exhibits.visitor import qr
 
 
 @admin.register(Gallery)
-class GalleryAdmin(admin.ModelAdmin):
+class GalleryAdmin(LoopbackWarning, admin.ModelAdmin):
     list_display = ("name", "slug", "order")
     prepopulated_fields = {"slug": ("name",)}
     actions = [print_gallery_labels]
@@ -55,7 +56,7 @@ class NarrationInline(admin.StackedInline):
 
 
 @admin.register(Exhibit)
-class ExhibitAdmin(admin.ModelAdmin):
+class ExhibitAdmin(LoopbackWarning, admin.ModelAdmin):
     inlines = [NarrationInline]
     list_display = ("code", "title", "gallery", "status", "audio_state", "updated_at")
     list_display_links = ("code", "title")
@@ -78,6 +79,10 @@ class ExhibitAdmin(admin.ModelAdmin):
     @admin.display(description="音频 audio", ordering="render_state")
     def audio_state(self, obj):
         return badge(getattr(obj, "render_state", None))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Shown above the QR download links (change_form.html).
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "loopback_warning": qr.loopback_warning()})
 
     # --- saving through services ----------------------------------------------------------------
     def save_model(self, request, obj, form, change):
