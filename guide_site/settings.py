@@ -126,7 +126,7 @@ else:
 # The modules that define tasks, imported by every worker (and beat) at start; a missing one
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
-CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks"]
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.ops.heartbeat"]  # heartbeat: /healthz
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
