@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "corsheaders",
+    "import_export",  # bulk import/export of the catalogue (exhibits/transfer/)
     "exhibits",
 ]
 
@@ -217,3 +218,6 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})  # merge with other entries
 CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "schedule": CLEANUP_INTERVAL_SECONDS}
+
+# --- bulk import/export (exhibits/transfer/; the admin offers CSV and XLSX) ---------------------
+IMPORT_EXPORT_USE_TRANSACTIONS = True

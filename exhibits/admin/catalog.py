@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from exhibits import services
 from exhibits.admin.audio import audio_player
@@ -17,11 +19,14 @@ from exhibits.forms import NarrationForm, PronunciationForm
 from exhibits.models import Exhibit, Gallery, Narration
 from exhibits.models.narration import lexicon_for_script
 from exhibits.ops import moderation
+from exhibits.transfer.resources import ExhibitResource, GalleryResource
 from exhibits.visitor import qr
 
 
 @admin.register(Gallery)
-class GalleryAdmin(LoopbackWarning, admin.ModelAdmin):
+class GalleryAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [GalleryResource]
+    formats = [CSV, XLSX]
     list_display = ("name", "slug", "order")
     prepopulated_fields = {"slug": ("name",)}
     actions = [print_gallery_labels]
@@ -56,7 +61,11 @@ class NarrationInline(admin.StackedInline):
 
 
 @admin.register(Exhibit)
-class ExhibitAdmin(LoopbackWarning, admin.ModelAdmin):
+class ExhibitAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
+    # Import/export buttons: a dry-run preview with per-row errors, then confirm; the rows are
+    # written through the services (exhibits/transfer/resources.py), like the commands do.
+    resource_classes = [ExhibitResource]
+    formats = [CSV, XLSX]
     inlines = [NarrationInline]
     list_display = ("code", "title", "gallery", "status", "audio_state", "updated_at")
     list_display_links = ("code", "title")
