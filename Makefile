@@ -15,6 +15,7 @@ install-dev: $(VENV)/.installed-dev
 
 # Run time only: what the Docker image has too.
 $(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (README: Python); e.g. make $(MAKECMDGOALS) PYTHON=python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==24.3.1
 	$(BIN)/python -m pip install --quiet -r requirements.txt
