@@ -132,6 +132,7 @@ def do_save_narration(exhibit: Exhibit, script: str, voice: str = "", emotion: s
     changed = created or (narration.script, narration.voice, narration.emotion) != (script, voice, emotion)
     if not created and changed:
         narration.script, narration.voice, narration.emotion = script, voice, emotion
+        narration.edited_by = user  # None: a command or an import wrote this text, not the last editor
         _bump(narration, user)
     elif created:
         _record_version(narration)

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "corsheaders",
+    "import_export",  # bulk import/export of the catalogue (exhibits/transfer/)
     "exhibits",
 ]
 
@@ -126,7 +127,7 @@ else:
 # The modules that define tasks, imported by every worker (and beat) at start; a missing one
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
-CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks"]
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.ops.heartbeat"]  # heartbeat: /healthz
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # what a worker started without -Q consumes
 # Engines whose renders need a worker of their own (another Python, other packages): engine ->
 # queue. That worker runs `celery -A guide_site worker -Q sambert`; the default worker never
@@ -222,3 +223,6 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})  # merge with other entries
 CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "schedule": CLEANUP_INTERVAL_SECONDS}
+
+# --- bulk import/export (exhibits/transfer/; the admin offers CSV and XLSX) ---------------------
+IMPORT_EXPORT_USE_TRANSACTIONS = True

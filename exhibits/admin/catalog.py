@@ -7,20 +7,26 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from exhibits import services
 from exhibits.admin import pronunciation
 from exhibits.admin import studio
 from exhibits.admin.audio import audio_player
 from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
-from exhibits.admin.labels import print_gallery_labels, print_labels
+from exhibits.admin.labels import LoopbackWarning, print_gallery_labels, print_labels
 from exhibits.forms import NarrationForm
 from exhibits.models import Exhibit, Gallery, Narration
 from exhibits.ops import moderation
+from exhibits.transfer.resources import ExhibitResource, GalleryResource
+from exhibits.visitor import qr
 
 
 @admin.register(Gallery)
-class GalleryAdmin(admin.ModelAdmin):
+class GalleryAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [GalleryResource]
+    formats = [CSV, XLSX]
     list_display = ("name", "slug", "order")
     prepopulated_fields = {"slug": ("name",)}
     actions = [print_gallery_labels]
@@ -55,7 +61,11 @@ class NarrationInline(admin.StackedInline):
 
 
 @admin.register(Exhibit)
-class ExhibitAdmin(admin.ModelAdmin):
+class ExhibitAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
+    # Import/export buttons: a dry-run preview with per-row errors, then confirm; the rows are
+    # written through the services (exhibits/transfer/resources.py), like the commands do.
+    resource_classes = [ExhibitResource]
+    formats = [CSV, XLSX]
     inlines = [NarrationInline]
     list_display = ("code", "title", "gallery", "status", "audio_state", "updated_at")
     list_display_links = ("code", "title")
@@ -78,6 +88,10 @@ class ExhibitAdmin(admin.ModelAdmin):
     @admin.display(description="音频 audio", ordering="render_state")
     def audio_state(self, obj):
         return badge(getattr(obj, "render_state", None))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Shown above the QR download links (change_form.html).
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "loopback_warning": qr.loopback_warning()})
 
     # --- saving through services ----------------------------------------------------------------
     def save_model(self, request, obj, form, change):
