@@ -126,7 +126,7 @@ else:
 # The modules that define tasks, imported by every worker (and beat) at start; a missing one
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
-CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks"]
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.analytics.tasks"]
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -217,3 +217,11 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})  # merge with other entries
 CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "schedule": CLEANUP_INTERVAL_SECONDS}
+
+# --- listening analytics (issue #18; exhibits/analytics) -----------------------------------------
+# Beacons per client address per minute. A museum's guest Wi-Fi puts many phones behind one
+# address (set NUM_PROXIES so the real client address is used behind nginx).
+LISTENING_RATE_LIMIT = env_int("LISTENING_RATE_LIMIT", 600)
+LISTENING_RAW_RETENTION_DAYS = env_int("LISTENING_RAW_RETENTION_DAYS", 30)  # raw events; daily totals stay
+LISTENING_ROLLUP_SECONDS = env_int("LISTENING_ROLLUP_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["rollup-listening"] = {"task": "exhibits.rollup_listening", "schedule": LISTENING_ROLLUP_SECONDS}

@@ -1,0 +1,78 @@
+"""``POST /listen``: the exhibit page's listening beacons.
+
+Answers 204 when the events were stored or deliberately dropped (a bot: it learns nothing), 400
+for a malformed or oversized beacon, 404 for an exhibit that is not published, 429 over the rate
+limit; in every case but 204-stored nothing is written. The page never reads the answer
+(``sendBeacon``), so these codes are for tests, logs and load balancers.
+
+Rate limit: LISTENING_RATE_LIMIT beacons per minute per client address, counted in Redis (the
+Django cache without it) under a key that is a hash of the address with a salt that changes
+every day, so not even the 2-minute counter holds an address.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework.throttling import BaseThrottle
+
+from exhibits.analytics import beacon as beacons
+from exhibits.analytics.actions import do_record_listening_event
+from exhibits.api.throttling import hit
+from exhibits.models import Exhibit
+
+CODE_CACHE_SECONDS = 60.0
+_codes: dict[int, tuple[float, int | None]] = {}  # exhibit code -> (valid until, published exhibit id or None)
+_client = BaseThrottle()  # only for get_ident: REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies
+
+
+def client_bucket(request, now: float) -> str:
+    day = int(now // 86400)
+    digest = hashlib.blake2b(f"{day}:{_client.get_ident(request)}".encode(), digest_size=12,
+                             key=settings.SECRET_KEY.encode()[:64]).hexdigest()
+    return f"listen:{digest}"
+
+
+def published_exhibit_id(code: int, now: float) -> int | None:
+    """Cached per process: a beacon must not cost a query for the exhibit row."""
+    hit_ = _codes.get(code)
+    if hit_ is not None and now < hit_[0]:
+        return hit_[1]
+    if len(_codes) > 10_000:
+        _codes.clear()
+    found = Exhibit.objects.filter(code=code, status=Exhibit.Status.PUBLISHED).values_list("id", flat=True).first()
+    _codes[code] = (now + CODE_CACHE_SECONDS, found)
+    return found
+
+
+def _status(status: int, reason: str = "") -> HttpResponse:
+    response = HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt  # no cookies are involved: nothing for a cross-site request to ride on
+@require_POST
+def listen(request):
+    now = time.time()
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > beacons.MAX_BODY_BYTES:
+        return _status(400, "beacon too large")  # before reading the body
+    if beacons.is_bot(request.headers.get("User-Agent", "")):
+        return _status(204)
+    count, _left = hit(client_bucket(request, now), now)
+    if count > settings.LISTENING_RATE_LIMIT:
+        return _status(429, "too many beacons")
+    try:
+        beacon = beacons.parse(request.body)
+    except beacons.BadBeacon as exc:
+        return _status(400, str(exc))
+    exhibit_id = published_exhibit_id(beacon.exhibit_code, now)
+    if exhibit_id is None:
+        return _status(404, "no such exhibit")
+    do_record_listening_event(beacon, exhibit_id)
+    return _status(204)
