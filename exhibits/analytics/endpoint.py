@@ -15,6 +15,8 @@ import hashlib
 import time
 
 from django.conf import settings
+from django.db import IntegrityError
+from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -49,6 +51,14 @@ def published_exhibit_id(code: int, now: float) -> int | None:
     return found
 
 
+def forget_codes(**_) -> None:
+    _codes.clear()
+
+
+post_save.connect(forget_codes, sender=Exhibit, dispatch_uid="listening-codes-save")
+post_delete.connect(forget_codes, sender=Exhibit, dispatch_uid="listening-codes-delete")
+
+
 def _status(status: int, reason: str = "") -> HttpResponse:
     response = HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
@@ -74,5 +84,9 @@ def listen(request):
     exhibit_id = published_exhibit_id(beacon.exhibit_code, now)
     if exhibit_id is None:
         return _status(404, "no such exhibit")
-    do_record_listening_event(beacon, exhibit_id)
+    try:
+        do_record_listening_event(beacon, exhibit_id)
+    except IntegrityError:  # deleted in another process within CODE_CACHE_SECONDS
+        forget_codes()
+        return _status(404, "no such exhibit")
     return _status(204)

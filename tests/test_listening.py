@@ -1,0 +1,160 @@
+"""Listening analytics (issue #18): the beacon endpoint, the roll-up and the curators' dashboard."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from exhibits.analytics import beacon as beacons
+from exhibits.analytics.rollup import roll_up
+from exhibits.models import DailyListening, ListeningEvent
+from tests.visitor_fixtures import *  # noqa: F401,F403
+
+PHONE_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"
+LISTEN = "0123456789abcdef01234567"
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(settings):
+    """Each test its own rate-limit window and exhibit-code cache."""
+    from exhibits.analytics import endpoint
+    from exhibits.render.redis_conn import redis_client
+
+    endpoint._codes.clear()
+    client = redis_client()
+    for key in client.scan_iter("api:rl:listen:*"):
+        client.delete(key)
+
+
+def body(code: int, events, listen: str = LISTEN, rendition=None) -> bytes:
+    return json.dumps({"l": listen, "e": code, "r": rendition, "ev": events}).encode()
+
+
+def send(client, payload: bytes | str, ua: str = PHONE_UA, **extra):
+    return client.post("/listen", payload, content_type="text/plain;charset=UTF-8", HTTP_USER_AGENT=ua, **extra)
+
+
+def full_listen(code: int, sentences: int, listen: str = LISTEN, rendition=None, end: bool = True) -> list[bytes]:
+    events = [[0, "play", 0, None, 0]] + [[1 + i, "progress", 1.5 * i, i, 1.5 * i] for i in range(sentences)]
+    if end:
+        events.append([sentences + 1, "end", 1.5 * sentences, None, 1.5 * sentences])
+    return [body(code, events[:3], listen, rendition), body(code, events[3:], listen, rendition)]
+
+
+@pytest.mark.django_db
+def test_a_listen_to_the_end_is_one_play_one_completion_every_sentence(visitor, museum):
+    code, n = museum.ready.code, len(museum.rendition.timings)
+    for payload in full_listen(code, n, rendition=museum.rendition.pk):
+        assert send(visitor, payload).status_code == 204
+    result = roll_up()
+    assert result["rows"] == 1
+    row = DailyListening.objects.get()
+    assert (row.exhibit_id, row.rendition_id, row.plays, row.completions) == (museum.ready.pk, museum.rendition.pk, 1, 1)
+    assert row.reached == [1] * n
+    assert row.listen_seconds == {str(int(1.5 * n)): 1}
+    assert not ListeningEvent.objects.filter(rolled_up=False).exists()
+
+
+@pytest.mark.django_db
+def test_duplicate_beacons_seeks_and_replays_do_not_inflate_counts(visitor, museum):
+    code = museum.ready.code
+    payloads = full_listen(code, 3, end=False)
+    for payload in payloads + payloads:  # every beacon delivered twice
+        send(visitor, payload)
+    # Seek back to sentence 0, hear it again, pause, play again: still one listen.
+    send(visitor, body(code, [[10, "seek", 0, None, 4.5], [11, "progress", 0.1, 0, 4.6], [12, "pause", 1, None, 5.4],
+                              [13, "play", 1, None, 5.4], [14, "progress", 3.1, 2, 7.5]]))
+    assert ListeningEvent.objects.count() == 4 + 5
+    roll_up()
+    row = DailyListening.objects.get()
+    assert (row.plays, row.completions, row.reached) == (1, 0, [1, 1, 1])
+    # A second visitor who stopped after the first sentence; a second run changes nothing by itself.
+    send(visitor, body(code, [[0, "play", 0, None, 0], [1, "progress", 0, 0, 0.4], [2, "pause", 2, None, 2]], listen="f" * 16))
+    roll_up()
+    roll_up()
+    row = DailyListening.objects.get()
+    assert (row.plays, row.reached, row.listen_seconds) == (2, [2, 1, 1], {"7": 1, "2": 1})
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payload", [
+    b"", b"not json", b"[]", b'{"l": "0123456789abcdef", "e": 101, "r": null}',
+    body(101, []), body(101, [[0, "play", 0, None]]), body(101, [[0, "dance", 0, None, 0]]),
+    body(101, [[0, "progress", 1, None, 1]]), body(101, [[0, "play", -1, None, 0]]), body(101, [[0, "play", 1e9, None, 0]]),
+    body(101, [[0, "play", 0, None, 0]], listen="ZZZZ"), body(101, [[0, "play", 0, None, 0], [0, "pause", 1, None, 1]]),
+    body(101, [[True, "play", 0, None, 0]]), b'{"l": "0123456789abcdef", "e": 101, "r": null, "ev": [[0, "play", NaN, null, 0]]}',
+    body(101, [[i, "progress", i, i, i] for i in range(beacons.MAX_EVENTS + 1)]),
+    body(101, [[0, "play", 0, None, 0]])[:-1] + b', "x": "' + b"a" * beacons.MAX_BODY_BYTES + b'"}',  # oversized
+], ids=lambda p: p[:40].decode(errors="replace"))
+def test_invalid_or_oversized_beacons_get_400_and_store_nothing(visitor, museum, payload):
+    payload = payload.replace(b'"e": 101', f'"e": {museum.ready.code}'.encode())
+    response = send(visitor, payload)
+    assert response.status_code == 400, response.content
+    assert not ListeningEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_unknown_or_draft_exhibits_and_get_requests_store_nothing(visitor, museum):
+    assert send(visitor, body(museum.draft.code, [[0, "play", 0, None, 0]])).status_code == 404
+    assert send(visitor, body(999999, [[0, "play", 0, None, 0]])).status_code == 404
+    assert visitor.get("/listen").status_code == 405
+    assert not ListeningEvent.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ua", ["", "Googlebot/2.1 (+http://www.google.com/bot.html)",
+                                "Mozilla/5.0 (compatible; bingbot/2.0)", "curl/8.5.0", "python-requests/2.32",
+                                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0 Safari/537.36"])
+def test_bots_are_answered_but_not_counted(visitor, museum, ua):
+    assert send(visitor, body(museum.ready.code, [[0, "play", 0, None, 0]]), ua=ua).status_code == 204
+    assert not ListeningEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rate_limit_per_client_address(visitor, museum, settings):
+    settings.LISTENING_RATE_LIMIT = 3
+    code = museum.ready.code
+    statuses = [send(visitor, body(code, [[i, "play", 0, None, 0]]), REMOTE_ADDR="203.0.113.7").status_code for i in range(5)]
+    assert statuses == [204, 204, 204, 429, 429]
+    assert ListeningEvent.objects.count() == 3
+    assert send(visitor, body(code, [[9, "play", 0, None, 0]]), REMOTE_ADDR="203.0.113.8").status_code == 204  # another phone
+
+
+@pytest.mark.django_db
+def test_rate_limit_key_holds_no_address(museum):
+    from django.test import RequestFactory
+
+    from exhibits.analytics.endpoint import client_bucket
+
+    request = RequestFactory().post("/listen", REMOTE_ADDR="203.0.113.7")
+    today, tomorrow = client_bucket(request, 1_000_000.0), client_bucket(request, 1_000_000.0 + 86400)
+    assert "203" not in today and today != tomorrow  # the salt changes every day
+
+
+@pytest.mark.django_db
+def test_raw_events_are_dropped_after_the_retention_period_and_totals_stay(visitor, museum, settings):
+    settings.LISTENING_RAW_RETENTION_DAYS = 30
+    for payload in full_listen(museum.ready.code, 2):
+        send(visitor, payload)
+    old = timezone.now() - timedelta(days=31)
+    ListeningEvent.objects.update(received_at=old)
+    result = roll_up()
+    assert result["days"] == [timezone.localtime(old).date().isoformat()] and result["dropped"] == 4  # play, 2 sentences, end
+    assert not ListeningEvent.objects.exists()
+    assert DailyListening.objects.get().plays == 1  # the day's totals outlive the raw events
+    for payload in full_listen(museum.ready.code, 2, listen="e" * 16):
+        send(visitor, payload)
+    assert roll_up()["dropped"] == 0 and DailyListening.objects.count() == 2
+
+
+def test_the_rollup_is_on_the_beat_schedule():
+    from django.conf import settings
+
+    from guide_site.celery import app
+
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "exhibits.rollup_listening")
+    assert entry["schedule"] == settings.LISTENING_ROLLUP_SECONDS
+    app.loader.import_default_modules()
+    assert "exhibits.rollup_listening" in app.tasks
