@@ -34,12 +34,14 @@ def orm(fn, *args):
         return pool.submit(fn, *args).result()
 
 
-def _events(listen_kinds=("end",)):
+def _events():
     from django.db import connection
 
+    from exhibits.analytics.buffer import flush
     from exhibits.models import ListeningEvent
 
     try:
+        flush()
         return list(ListeningEvent.objects.values_list("kind", "sentence"))
     finally:
         connection.close()

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from exhibits.analytics import beacon as beacons
+from exhibits.analytics.buffer import flush
 from exhibits.analytics.rollup import roll_up
 from exhibits.models import DailyListening, ListeningEvent
 from tests.visitor_fixtures import *  # noqa: F401,F403
@@ -24,7 +25,7 @@ def fresh_counters(settings):
 
     endpoint._codes.clear()
     client = redis_client()
-    for key in client.scan_iter("api:rl:listen:*"):
+    for key in client.scan_iter("listening:*"):
         client.delete(key)
 
 
@@ -66,6 +67,7 @@ def test_duplicate_beacons_seeks_and_replays_do_not_inflate_counts(visitor, muse
     # Seek back to sentence 0, hear it again, pause, play again: still one listen.
     send(visitor, body(code, [[10, "seek", 0, None, 4.5], [11, "progress", 0.1, 0, 4.6], [12, "pause", 1, None, 5.4],
                               [13, "play", 1, None, 5.4], [14, "progress", 3.1, 2, 7.5]]))
+    flush()
     assert ListeningEvent.objects.count() == 4 + 5
     roll_up()
     row = DailyListening.objects.get()
@@ -92,6 +94,7 @@ def test_invalid_or_oversized_beacons_get_400_and_store_nothing(visitor, museum,
     payload = payload.replace(b'"e": 101', f'"e": {museum.ready.code}'.encode())
     response = send(visitor, payload)
     assert response.status_code == 400, response.content
+    flush()
     assert not ListeningEvent.objects.exists()
 
 
@@ -100,6 +103,7 @@ def test_unknown_or_draft_exhibits_and_get_requests_store_nothing(visitor, museu
     assert send(visitor, body(museum.draft.code, [[0, "play", 0, None, 0]])).status_code == 404
     assert send(visitor, body(999999, [[0, "play", 0, None, 0]])).status_code == 404
     assert visitor.get("/listen").status_code == 405
+    flush()
     assert not ListeningEvent.objects.exists()
 
 
@@ -109,6 +113,7 @@ def test_unknown_or_draft_exhibits_and_get_requests_store_nothing(visitor, museu
                                 "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0 Safari/537.36"])
 def test_bots_are_answered_but_not_counted(visitor, museum, ua):
     assert send(visitor, body(museum.ready.code, [[0, "play", 0, None, 0]]), ua=ua).status_code == 204
+    flush()
     assert not ListeningEvent.objects.exists()
 
 
@@ -118,6 +123,7 @@ def test_rate_limit_per_client_address(visitor, museum, settings):
     code = museum.ready.code
     statuses = [send(visitor, body(code, [[i, "play", 0, None, 0]]), REMOTE_ADDR="203.0.113.7").status_code for i in range(5)]
     assert statuses == [204, 204, 204, 429, 429]
+    flush()
     assert ListeningEvent.objects.count() == 3
     assert send(visitor, body(code, [[9, "play", 0, None, 0]]), REMOTE_ADDR="203.0.113.8").status_code == 204  # another phone
 
@@ -138,6 +144,7 @@ def test_raw_events_are_dropped_after_the_retention_period_and_totals_stay(visit
     settings.LISTENING_RAW_RETENTION_DAYS = 30
     for payload in full_listen(museum.ready.code, 2):
         send(visitor, payload)
+    flush()
     old = timezone.now() - timedelta(days=31)
     ListeningEvent.objects.update(received_at=old)
     result = roll_up()
@@ -158,3 +165,31 @@ def test_the_rollup_is_on_the_beat_schedule():
     assert entry["schedule"] == settings.LISTENING_ROLLUP_SECONDS
     app.loader.import_default_modules()
     assert "exhibits.rollup_listening" in app.tasks
+
+
+@pytest.mark.django_db
+def test_beacons_wait_in_redis_and_reach_the_database_in_batches(visitor, museum):
+    from exhibits.analytics import buffer
+
+    code = museum.ready.code
+    for i in range(buffer.FLUSH_AT - 1):
+        send(visitor, body(code, [[0, "play", 0, None, 0]], listen=f"{i:016x}"))
+    assert buffer.queued() == buffer.FLUSH_AT - 1 and not ListeningEvent.objects.exists()
+    send(visitor, body(code, [[0, "play", 0, None, 0]], listen=f"{10**6:016x}"))  # the one that fills the queue flushes it
+    assert buffer.queued() == 0 and ListeningEvent.objects.count() == buffer.FLUSH_AT
+    # An exhibit deleted while its beacons wait: the batch still goes in, without them.
+    send(visitor, body(museum.vase.code, [[0, "play", 0, None, 0]], listen="a" * 16))
+    send(visitor, body(code, [[0, "play", 0, None, 0]], listen="b" * 16))
+    from exhibits.models import Narration
+
+    Narration.objects.filter(exhibit=museum.vase).delete()
+    museum.vase.delete()
+    assert flush() == 2 and ListeningEvent.objects.count() == buffer.FLUSH_AT + 1
+
+
+@pytest.mark.django_db
+def test_without_redis_beacons_are_written_at_once(visitor, museum, settings):
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_URL = "memory://"
+    assert send(visitor, body(museum.ready.code, [[0, "play", 0, None, 0]])).status_code == 204
+    assert ListeningEvent.objects.count() == 1

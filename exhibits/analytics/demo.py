@@ -42,7 +42,7 @@ def generate(days: int = 30, seed: int = 18, scale: float = 1.0) -> dict:
     today = timezone.localdate()
     narrations = (Narration.objects.filter(exhibit__status=Exhibit.Status.PUBLISHED, rendition__isnull=False)
                   .select_related("exhibit", "rendition").order_by("exhibit__code"))
-    listens = 0
+    received = []
     for rank, narration in enumerate(narrations):
         timings = [c for c in narration.rendition.timings or [] if isinstance(c, dict) and "t0" in c]
         if not timings:
@@ -56,6 +56,6 @@ def generate(days: int = 30, seed: int = 18, scale: float = 1.0) -> dict:
                 at = timezone.make_aware(datetime.combine(day, time(9))) + timedelta(seconds=rng.randrange(8 * 3600))
                 beacon = Beacon(secrets.token_hex(12), narration.exhibit.code, narration.rendition_id,
                                 tuple(_listen(rng, timings, weak)))
-                do_record_listening_event(beacon, narration.exhibit_id, now=min(at, timezone.now()))
-                listens += 1
-    return {"listens": listens, **roll_up()}
+                received.append((beacon, narration.exhibit_id, min(at, timezone.now())))
+    do_record_listening_event(received)
+    return {"listens": len(received), **roll_up()}

@@ -1,13 +1,14 @@
 """``POST /listen``: the exhibit page's listening beacons.
 
-Answers 204 when the events were stored or deliberately dropped (a bot: it learns nothing), 400
-for a malformed or oversized beacon, 404 for an exhibit that is not published, 429 over the rate
-limit; in every case but 204-stored nothing is written. The page never reads the answer
-(``sendBeacon``), so these codes are for tests, logs and load balancers.
+Answers 204 when the events were accepted (queued for the database, see ``buffer``) or
+deliberately dropped (a bot: it learns nothing), 400 for a malformed or oversized beacon, 404
+for an exhibit that is not published, 429 over the rate limit; in every case but the first
+nothing is stored. Checks that need no I/O come first: a bad beacon costs no Redis call. The
+page never reads the answer (``sendBeacon``): these codes are for tests, logs and proxies.
 
-Rate limit: LISTENING_RATE_LIMIT beacons per minute per client address, counted in Redis (the
-Django cache without it) under a key that is a hash of the address with a salt that changes
-every day, so not even the 2-minute counter holds an address.
+Rate limit: LISTENING_RATE_LIMIT beacons per minute per client address, counted in Redis by the
+same call that queues the beacon (the Django cache without Redis), under a key that is a keyed
+hash of the address and the day: the salt changes daily and no counter holds an address.
 """
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import hashlib
 import time
 
 from django.conf import settings
-from django.db import IntegrityError
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -23,8 +23,7 @@ from django.views.decorators.http import require_POST
 from rest_framework.throttling import BaseThrottle
 
 from exhibits.analytics import beacon as beacons
-from exhibits.analytics.actions import do_record_listening_event
-from exhibits.api.throttling import hit
+from exhibits.analytics import buffer
 from exhibits.models import Exhibit
 
 CODE_CACHE_SECONDS = 60.0
@@ -36,7 +35,7 @@ def client_bucket(request, now: float) -> str:
     day = int(now // 86400)
     digest = hashlib.blake2b(f"{day}:{_client.get_ident(request)}".encode(), digest_size=12,
                              key=settings.SECRET_KEY.encode()[:64]).hexdigest()
-    return f"listen:{digest}"
+    return f"listening:rl:{digest}"
 
 
 def published_exhibit_id(code: int, now: float) -> int | None:
@@ -74,9 +73,6 @@ def listen(request):
         return _status(400, "beacon too large")  # before reading the body
     if beacons.is_bot(request.headers.get("User-Agent", "")):
         return _status(204)
-    count, _left = hit(client_bucket(request, now), now)
-    if count > settings.LISTENING_RATE_LIMIT:
-        return _status(429, "too many beacons")
     try:
         beacon = beacons.parse(request.body)
     except beacons.BadBeacon as exc:
@@ -84,9 +80,6 @@ def listen(request):
     exhibit_id = published_exhibit_id(beacon.exhibit_code, now)
     if exhibit_id is None:
         return _status(404, "no such exhibit")
-    try:
-        do_record_listening_event(beacon, exhibit_id)
-    except IntegrityError:  # deleted in another process within CODE_CACHE_SECONDS
-        forget_codes()
-        return _status(404, "no such exhibit")
+    if not buffer.accept(client_bucket(request, now), settings.LISTENING_RATE_LIMIT, beacon, exhibit_id, now):
+        return _status(429, "too many beacons")
     return _status(204)

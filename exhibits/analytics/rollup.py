@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from exhibits.analytics import buffer
 from exhibits.models.analytics import DailyListening, ListeningEvent, ListeningKind
 
 
@@ -104,8 +105,10 @@ def drop_old_events(now: datetime) -> int:
 
 
 def roll_up(now: datetime | None = None) -> dict:
-    """Roll up every day with pending events, then drop raw events past the retention period."""
+    """Store queued beacons, roll up every day with pending events, then drop raw events past
+    the retention period."""
     now = now or timezone.now()
+    buffer.flush()
     days = pending_days(now)
     rows = sum(roll_up_day(day, now) for day in days)
     return {"days": [d.isoformat() for d in days], "rows": rows, "dropped": drop_old_events(now)}
