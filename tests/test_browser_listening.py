@@ -69,6 +69,13 @@ def _rollup():
         connection.close()
 
 
+def open_exhibit(browser, url: str):
+    page = browser.new_context(**VISITOR).new_page()
+    page.goto(url)
+    page.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    return page
+
+
 def play_to_the_end(page, rate: float = 2.0) -> None:
     page.evaluate(f"const a = document.getElementById('player'); a.muted = true; a.playbackRate = {rate}; a.play()")
     page.wait_for_function("document.getElementById('player').ended", timeout=30000)
@@ -77,9 +84,7 @@ def play_to_the_end(page, rate: float = 2.0) -> None:
 def test_listening_to_the_end_is_one_play_one_completion_every_sentence(site):
     browser, base, museum = site
     sentences = len(museum.rendition.timings)
-    page = browser.new_context(**VISITOR).new_page()
-    page.goto(f"{base}/e/{museum.ready.code}/")
-    page.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    page = open_exhibit(browser, f"{base}/e/{museum.ready.code}/")
     play_to_the_end(page)
     shot(page, "listening-ended")
     events = wait_for_events("end")
@@ -91,9 +96,7 @@ def test_listening_to_the_end_is_one_play_one_completion_every_sentence(site):
 def test_seeking_back_and_forth_does_not_double_count(site):
     browser, base, museum = site
     sentences = len(museum.rendition.timings)
-    page = browser.new_context(**VISITOR).new_page()
-    page.goto(f"{base}/e/{museum.ready.code}/")
-    page.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    page = open_exhibit(browser, f"{base}/e/{museum.ready.code}/")
     page.evaluate("const a = document.getElementById('player'); a.muted = true; a.play()")
     page.wait_for_function("document.querySelectorAll('#transcript .c')[1].classList.contains('on')", timeout=15000)
     clauses = page.locator("#transcript .c")

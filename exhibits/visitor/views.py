@@ -1,4 +1,5 @@
-"""Visitor site: museum home with the number keypad, exhibit pages, QR codes, friendly 404.
+"""Visitor site: museum home with the number keypad, exhibit and gallery pages, QR codes, the
+offline bundle and service worker, friendly 404.
 
 Pages are plain HTML that work without JavaScript; inline scripts add the
 keypad, synced transcript and speed buttons (a few KB, inline: no extra request). Data loading and caching live in ``pages``.
