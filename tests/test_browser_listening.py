@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 
 from tests.test_browser import PHONE, shot, site  # noqa: F401  (site is a fixture)
+from tests.test_listening import fresh_counters  # noqa: F401  (autouse: no beacons queued by other tests)
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

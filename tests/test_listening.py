@@ -19,7 +19,7 @@ LISTEN = "0123456789abcdef01234567"
 
 @pytest.fixture(autouse=True)
 def fresh_counters(settings):
-    """Each test its own rate-limit window and exhibit-code cache."""
+    """Each test its own rate-limit window, beacon queue and exhibit-code cache."""
     from exhibits.analytics import endpoint
     from exhibits.render.redis_conn import redis_client
 

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from exhibits.analytics.report import median_seconds
+from tests.test_listening import fresh_counters  # noqa: F401  (autouse: no beacons queued by other tests)
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
 URL = "/admin/exhibits/dailylistening/"

@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from tests.test_listening import fresh_counters  # noqa: F401  (autouse: an empty beacon queue)
 from tests.bench.test_bench_site import PHASE_S, Conn, percentile, server, warm_up  # noqa: F401  (server: fixture)
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
