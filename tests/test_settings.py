@@ -24,8 +24,8 @@ REGISTERED_TASKS = (
     "print(json.dumps(sorted(name for name in app.tasks if name.startswith('exhibits.'))))"
 )
 # Queued messages and beat entries carry these names: a deploy must never rename one.
-DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.render_narration", "exhibits.sweep_stale_renders",
-                       "exhibits.synthesize_speech"]
+DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.render_narration", "exhibits.rollup_listening",
+                       "exhibits.sweep_stale_renders", "exhibits.synthesize_speech"]
 
 
 def load_settings(tmp_path, code: str = PRINT, **env) -> subprocess.CompletedProcess:
