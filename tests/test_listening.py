@@ -135,7 +135,7 @@ def test_rate_limit_key_holds_no_address(museum):
     from exhibits.analytics.endpoint import client_bucket
 
     request = RequestFactory().post("/listen", REMOTE_ADDR="203.0.113.7")
-    today, tomorrow = client_bucket(request, 1_000_000.0), client_bucket(request, 1_000_000.0 + 86400)
+    today, tomorrow = client_bucket(request.META, 1_000_000.0), client_bucket(request.META, 1_000_000.0 + 86400)
     assert "203" not in today and today != tomorrow  # the salt changes every day
 
 
@@ -193,3 +193,43 @@ def test_without_redis_beacons_are_written_at_once(visitor, museum, settings):
     settings.CELERY_BROKER_URL = "memory://"
     assert send(visitor, body(museum.ready.code, [[0, "play", 0, None, 0]])).status_code == 204
     assert ListeningEvent.objects.count() == 1
+
+
+def call_wsgi(environ) -> tuple[str, bytes]:
+    """Through the deployed WSGI application, keeping the test's database connection open (as
+    Django's test client does: the request signals would close it)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    from guide_site.wsgi import application
+
+    seen = {}
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        body = b"".join(application(environ, lambda status, headers: seen.update(status=status, headers=dict(headers))))
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+    return seen["status"], body
+
+
+@pytest.mark.django_db
+def test_the_wsgi_fast_path_answers_beacons_like_the_view(museum):
+    from django.test import RequestFactory
+
+    from exhibits.analytics.buffer import queued
+
+    factory = RequestFactory()
+
+    def beacon(payload: bytes, **extra):
+        return factory.post("/listen", payload, content_type="text/plain", HTTP_USER_AGENT=PHONE_UA, **extra).environ
+
+    assert call_wsgi(beacon(body(museum.ready.code, [[0, "play", 0, None, 0]])))[0] == "204 No Content"
+    assert queued() == 1
+    status, reason = call_wsgi(beacon(b"x" * (beacons.MAX_BODY_BYTES + 1)))
+    assert (status, reason) == ("400 Bad Request", b"beacon too large")
+    assert call_wsgi(beacon(body(museum.draft.code, [[0, "play", 0, None, 0]])))[0] == "404 Not Found"
+    assert queued() == 1
+    assert call_wsgi(factory.get("/listen").environ)[0].startswith("405")  # not a beacon: Django answers
+    assert call_wsgi(factory.get(f"/e/{museum.ready.code}/").environ)[0] == "200 OK"

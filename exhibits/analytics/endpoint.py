@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
+from django.http.request import HttpHeaders
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from rest_framework.throttling import BaseThrottle
@@ -31,9 +33,10 @@ _codes: dict[int, tuple[float, int | None]] = {}  # exhibit code -> (valid until
 _client = BaseThrottle()  # only for get_ident: REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies
 
 
-def client_bucket(request, now: float) -> str:
+def client_bucket(meta: dict, now: float) -> str:
     day = int(now // 86400)
-    digest = hashlib.blake2b(f"{day}:{_client.get_ident(request)}".encode(), digest_size=12,
+    address = _client.get_ident(SimpleNamespace(META=meta, headers=HttpHeaders(meta)))  # reads only these
+    digest = hashlib.blake2b(f"{day}:{address}".encode(), digest_size=12,
                              key=settings.SECRET_KEY.encode()[:64]).hexdigest()
     return f"listening:rl:{digest}"
 
@@ -58,28 +61,30 @@ post_save.connect(forget_codes, sender=Exhibit, dispatch_uid="listening-codes-sa
 post_delete.connect(forget_codes, sender=Exhibit, dispatch_uid="listening-codes-delete")
 
 
-def _status(status: int, reason: str = "") -> HttpResponse:
-    response = HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
-    response["Cache-Control"] = "no-store"
-    return response
+def judge(meta: dict, read_body, now: float) -> tuple[int, str]:
+    """(status, reason) for one beacon; ``meta`` is the WSGI environ, ``read_body()`` the body.
+    Shared by the Django view below and the WSGI fast path (``exhibits.analytics.wsgi``)."""
+    length = meta.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > beacons.MAX_BODY_BYTES:
+        return 400, "beacon too large"  # before reading the body
+    if beacons.is_bot(meta.get("HTTP_USER_AGENT", "")):
+        return 204, ""
+    try:
+        beacon = beacons.parse(read_body())
+    except beacons.BadBeacon as exc:
+        return 400, str(exc)
+    exhibit_id = published_exhibit_id(beacon.exhibit_code, now)
+    if exhibit_id is None:
+        return 404, "no such exhibit"
+    if not buffer.accept(client_bucket(meta, now), settings.LISTENING_RATE_LIMIT, beacon, exhibit_id, now):
+        return 429, "too many beacons"
+    return 204, ""
 
 
 @csrf_exempt  # no cookies are involved: nothing for a cross-site request to ride on
 @require_POST
 def listen(request):
-    now = time.time()
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    if not length.isdigit() or int(length) > beacons.MAX_BODY_BYTES:
-        return _status(400, "beacon too large")  # before reading the body
-    if beacons.is_bot(request.headers.get("User-Agent", "")):
-        return _status(204)
-    try:
-        beacon = beacons.parse(request.body)
-    except beacons.BadBeacon as exc:
-        return _status(400, str(exc))
-    exhibit_id = published_exhibit_id(beacon.exhibit_code, now)
-    if exhibit_id is None:
-        return _status(404, "no such exhibit")
-    if not buffer.accept(client_bucket(request, now), settings.LISTENING_RATE_LIMIT, beacon, exhibit_id, now):
-        return _status(429, "too many beacons")
-    return _status(204)
+    status, reason = judge(request.META, lambda: request.body, time.time())
+    response = HttpResponse(reason, status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return response
