@@ -127,7 +127,8 @@ else:
 # The modules that define tasks, imported by every worker (and beat) at start; a missing one
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
-CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.ops.heartbeat"]  # heartbeat: /healthz
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.ops.heartbeat",
+                  "exhibits.analytics.tasks"]  # heartbeat: /healthz
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # what a worker started without -Q consumes
 # Engines whose renders need a worker of their own (another Python, other packages): engine ->
 # queue. That worker runs `celery -A guide_site worker -Q sambert`; the default worker never
@@ -226,3 +227,11 @@ CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "sche
 
 # --- bulk import/export (exhibits/transfer/; the admin offers CSV and XLSX) ---------------------
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+
+# --- listening analytics (issue #18; exhibits/analytics) -----------------------------------------
+# Beacons per client address per minute. A museum's guest Wi-Fi puts many phones behind one
+# address (set NUM_PROXIES so the real client address is used behind nginx).
+LISTENING_RATE_LIMIT = env_int("LISTENING_RATE_LIMIT", 600)
+LISTENING_RAW_RETENTION_DAYS = env_int("LISTENING_RAW_RETENTION_DAYS", 30)  # raw events; daily totals stay
+LISTENING_ROLLUP_SECONDS = env_int("LISTENING_ROLLUP_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["rollup-listening"] = {"task": "exhibits.rollup_listening", "schedule": LISTENING_ROLLUP_SECONDS}

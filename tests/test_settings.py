@@ -25,6 +25,7 @@ REGISTERED_TASKS = (
 )
 # Queued messages and beat entries carry these names: a deploy must never rename one.
 DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.preview_sentence", "exhibits.render_narration",
+                       "exhibits.rollup_listening",
                        "exhibits.sweep_stale_renders", "exhibits.synthesize_speech"]
 
 
