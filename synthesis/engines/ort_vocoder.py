@@ -28,6 +28,10 @@ from synthesis.engines.melgan_onnx import CONVERTER_VERSION, INPUT_NAME, convert
 
 CACHE_ENV = "SYNTHESIS_MODEL_CACHE"
 DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "var" / "model-cache"
+HOP = 300  # samples per mel frame
+# Shortest mel the graph accepts: its widest reflect padding (27) must fit in the signal after
+# the first 3x upsampling.
+MIN_FRAMES = 10
 
 
 def model_cache_dir() -> Path:
@@ -104,7 +108,10 @@ class OnnxVocoder:
         return self._threads.submit(self.run, mel)
 
     def run(self, mel: np.ndarray) -> np.ndarray:
-        if not mel.shape[1]:
+        frames = mel.shape[1]
+        if not frames:
             return np.zeros(0, np.float32)
+        if frames < MIN_FRAMES:  # the graph's reflect paddings need this much (LiteRT fails too)
+            mel = np.pad(mel, ((0, 0), (0, MIN_FRAMES - frames), (0, 0)), mode="edge")
         (audio,) = self._session.run(None, {INPUT_NAME: np.ascontiguousarray(mel, np.float32)})
-        return audio[0]
+        return audio[0, : frames * HOP]
