@@ -159,3 +159,17 @@ def test_with_the_int8_step_kept_the_same_check_finds_gaps(tmp_path):
     audio.write_wav(tmp_path / "int8.wav", out.samples, SAMPLE_RATE)
     samples, rate = audio.decode(tmp_path / "int8.wav")
     assert zero_runs_inside_speech(samples, rate, [(out.char_times[0][0], out.char_times[-1][1])])
+
+
+def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv(ort_vocoder.CACHE_ENV, raising=False)
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    assert ort_vocoder.model_cache_dir() == tmp_path / "var" / "model-cache"
+    monkeypatch.setenv(ort_vocoder.CACHE_ENV, str(tmp_path / "models"))
+    assert ort_vocoder.model_cache_dir() == tmp_path / "models"
+
+
+def test_a_graph_the_converter_does_not_know_is_a_clear_error():
+    acoustic = (asset_dir() / "fastspeech2_quan.tflite").read_bytes()
+    with pytest.raises(melgan_onnx.ConversionError, match="one input"):
+        melgan_onnx.convert_melgan(acoustic)

@@ -133,16 +133,22 @@ class _Converter:
             raise ConversionError(f"{name} has a fused activation")
 
     # -- ops ---------------------------------------------------------------------------------
+    def op_kind(self, op) -> str:
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        if code.CustomCode():
+            raise ConversionError(f"custom operator {code.CustomCode().decode()} is not supported")
+        return opcode2name(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+
     def convert(self) -> onnx.ModelProto:
-        (mels,) = [self.graph.Inputs(i) for i in range(self.graph.InputsLength())]
-        (audio,) = [self.graph.Outputs(i) for i in range(self.graph.OutputsLength())]
+        if (self.graph.InputsLength(), self.graph.OutputsLength()) != (1, 1):
+            raise ConversionError("a vocoder graph has one input (the mel) and one output (the audio)")
+        mels, audio = self.graph.Inputs(0), self.graph.Outputs(0)
         channels_first = self.emit("Transpose", [INPUT_NAME], "mels_nct", perm=[0, 2, 1])
         axes = self.add_constant("axis_2", np.array([2], np.int64))
         self.values[mels] = Value(self.emit("Unsqueeze", [channels_first, axes], "mels_nc1t"))
         for k in range(self.graph.OperatorsLength()):
             op = self.graph.Operators(k)
-            code = self.model.OperatorCodes(op.OpcodeIndex())
-            kind = opcode2name(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+            kind = self.op_kind(op)
             inputs = [op.Inputs(i) for i in range(op.InputsLength())]
             outputs = [op.Outputs(i) for i in range(op.OutputsLength())]
             if kind in SHAPE_OPS and all(self.tensor(i).Type() == INT32 for i in outputs):

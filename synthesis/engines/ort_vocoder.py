@@ -3,9 +3,9 @@
 The tflite file is converted once (``melgan_onnx``) and the ONNX bytes are cached under a key
 made of the source file's sha256, the converter version and the int8 option, so a new wheel,
 a converter change or the other int8 choice converts afresh. The cache folder is
-``SYNTHESIS_MODEL_CACHE`` or ``var/model-cache`` in the project; writes go through a temporary
-file and an atomic rename, so two processes converting at once both end up with a whole file;
-on a read-only folder the converted model just stays in memory.
+``SYNTHESIS_MODEL_CACHE``, else ``model-cache`` under ``VAR_DIR`` (the project's ``var/`` by
+default); writes go through a temporary file and an atomic rename, so two processes converting
+at once both end up with a whole file; on a read-only folder the model just stays in memory.
 
 One InferenceSession is shared by the worker threads: ORT allows concurrent ``run`` calls on
 one session, and each call here uses one intra-op thread (measured on 2 cores: two threads x
@@ -27,7 +27,7 @@ import numpy as np
 from synthesis.engines.melgan_onnx import CONVERTER_VERSION, INPUT_NAME, convert_melgan
 
 CACHE_ENV = "SYNTHESIS_MODEL_CACHE"
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "var" / "model-cache"
+PROJECT_VAR = Path(__file__).resolve().parents[2] / "var"
 HOP = 300  # samples per mel frame
 # Shortest mel the graph accepts: its widest reflect padding (27) must fit in the signal after
 # the first 3x upsampling.
@@ -35,7 +35,8 @@ MIN_FRAMES = 10
 
 
 def model_cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+    """SYNTHESIS_MODEL_CACHE, else model-cache/ in the site's VAR_DIR (the project's var/ by default)."""
+    return Path(os.environ.get(CACHE_ENV) or Path(os.environ.get("VAR_DIR") or PROJECT_VAR) / "model-cache")
 
 
 def cache_name(source: bytes, keep_int8: bool) -> str:
