@@ -59,12 +59,20 @@ def engines():
     ENGINES.update(saved)
 
 
-def engine_seconds(engine, script: str) -> tuple[float, float, float]:
-    """(wall s, CPU s of all threads, audio s) for the engine alone."""
+class Clock:
+    """Wall and CPU seconds (all threads of this process) of a block."""
+
+    def __enter__(self) -> "Clock":
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def engine_audio_seconds(engine, script: str) -> float:
     clauses = analyse(script).clauses
-    started, cpu = time.perf_counter(), time.process_time()
-    produced = sum(len(out.samples) / out.sample_rate for out in engine.synthesize(clauses, engine.default_voice))
-    return time.perf_counter() - started, time.process_time() - cpu, produced
+    return sum(len(out.samples) / out.sample_rate for out in engine.synthesize(clauses, engine.default_voice))
 
 
 def captured_mels(engine, script: str) -> list[np.ndarray]:
@@ -72,25 +80,26 @@ def captured_mels(engine, script: str) -> list[np.ndarray]:
     mels, submit = [], engine._vocoders.submit
     engine._vocoders.submit = lambda mel: (mels.append(mel), submit(mel))[1]
     try:
-        list(engine.synthesize(analyse(script).clauses, engine.default_voice))
+        engine_audio_seconds(engine, script)
     finally:
         del engine._vocoders.submit
     return mels
 
 
-def vocoder_seconds(engine, mels: list[np.ndarray]) -> float:
+def vocode_all(engine, mels: list[np.ndarray]) -> None:
     """All clause mels through the engine's vocoder, as many at once as it has workers."""
-    started = time.perf_counter()
     for future in [engine._vocoders.submit(mel) for mel in mels]:
         future.result()
-    return time.perf_counter() - started
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:
     print(f"\n{title}")
-    print(" | ".join(f"{h:>14}" for h in header))
+    print(" | ".join(f"{h:>12}" for h in header))
     for row in rows:
-        print(" | ".join(f"{v:>14.4f}" if isinstance(v, float) else f"{v!s:>14}" for v in row))
+        print(" | ".join(f"{v:>12.4f}" if isinstance(v, float) else f"{v!s:>12}" for v in row))
+
+
+KINDS = ("vocoder", "engine", "pipeline")
 
 
 def test_bench_synthesis(engines, tmp_path):
@@ -98,30 +107,39 @@ def test_bench_synthesis(engines, tmp_path):
     mel_audio_s = sum(mel.shape[1] for mel in mels) * 300 / 24000
     print(f"\nload average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for engine in engines.values():  # warm-up: first-call costs off the figures
-        engine_seconds(engine, script_of(30))
-    rtf: dict[tuple, list[float]] = {}
+        engine_audio_seconds(engine, script_of(30))
+    wall: dict[tuple, list[float]] = {}
+    cpu: dict[tuple, list[float]] = {}
+
+    def note(key: tuple, clock: Clock, audio_s: float) -> None:
+        wall.setdefault(key, []).append(clock.wall / audio_s)
+        cpu.setdefault(key, []).append(clock.cpu / audio_s)
+
     for chars, reps in REPS.items():
         script = script_of(chars)
         for rep in range(reps):
             for runtime, engine in engines.items():
-                seconds, cpu, produced = engine_seconds(engine, script)
-                rtf.setdefault((runtime, chars, "engine"), []).append(seconds / produced)
-                rtf.setdefault((runtime, chars, "engine CPU"), []).append(cpu / produced)
+                with Clock() as clock:
+                    produced = engine_audio_seconds(engine, script)
+                note((runtime, chars, "engine"), clock, produced)
                 config = RenderConfig(engine=engine_name(runtime), out_dir=tmp_path / f"{runtime}-{chars}-{rep}")
-                started = time.perf_counter()
-                rendering = render(script, config)
+                with Clock() as clock:
+                    rendering = render(script, config)
                 assert not rendering.cached
-                rtf.setdefault((runtime, chars, "pipeline"), []).append((time.perf_counter() - started) / rendering.duration)
+                note((runtime, chars, "pipeline"), clock, rendering.duration)
                 if chars == 300:
-                    rtf.setdefault((runtime, chars, "vocoder"), []).append(vocoder_seconds(engine, mels) / mel_audio_s)
+                    with Clock() as clock:
+                        vocode_all(engine, mels)
+                    note((runtime, chars, "vocoder"), clock, mel_audio_s)
     rows = []
     for runtime in RUNTIMES:
         for chars in REPS:
-            rows.append([runtime, chars] + [statistics.median(rtf.get((runtime, chars, kind), [float("nan")]))
-                                            for kind in ("vocoder", "engine", "pipeline", "engine CPU")])
-    table(f"RTF, medians of {REPS[300]} (300 chars) / {REPS[3000]} (3000 chars) interleaved reps; vocoder alone on 300 chars;\n"
-          "engine CPU = CPU seconds of all threads per audio second (less sensitive to other load on the machine)",
-          ["vocoder", "chars", "vocoder RTF", "engine RTF", "pipeline RTF", "engine CPU"], rows)
+            figures = [statistics.median(measured.get((runtime, chars, kind), [float("nan")]))
+                       for kind in KINDS for measured in (wall, cpu)]
+            rows.append([runtime, chars, *figures])
+    table(f"RTF (wall) and CPU s per audio s (all threads; less sensitive to other load on the machine): medians of "
+          f"{REPS[300]} (300 chars) / {REPS[3000]} (3000 chars) interleaved reps; vocoder alone on the 300-char mels",
+          ["vocoder", "chars", *[f"{kind} {measure}" for kind in KINDS for measure in ("RTF", "CPU")]], rows)
     started = time.perf_counter()
     assert render(script_of(3000), RenderConfig(engine=engine_name("onnx"), out_dir=tmp_path / "onnx-3000-0")).cached
     print(f"cache hit for 3000 chars: {(time.perf_counter() - started) * 1000:.0f} ms")
