@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
+from exhibits.models import Exhibit, LexiconEntry, Narration, NarrationVersion, RenderJob, RenderState, Rendition
 from exhibits.models.narration import lexicon_for_script
 from exhibits.ops import moderation
 
@@ -45,10 +45,13 @@ def render_time_limits(chars: int) -> tuple[int, int]:
 def send_render(job_id: int) -> bool:
     """Hand a job to the broker now; False (logged, never raised) when the broker is down.
     The message carries time limits for the script's length (a long narration may take longer)."""
+    from guide_site.celery import queue_for_engine
+
     chars = RenderJob.objects.filter(pk=job_id).values_list(Length("narration__script"), flat=True).first() or 0
     soft, hard = render_time_limits(chars)
     try:
-        current_app.send_task(RENDER_TASK, args=[job_id], soft_time_limit=soft, time_limit=hard)
+        current_app.send_task(RENDER_TASK, args=(job_id,), queue=queue_for_engine(settings.SYNTHESIS_ENGINE),
+                              soft_time_limit=soft, time_limit=hard)
     except Exception:  # kombu/redis/OS errors alike: the row is the source of truth, not the message
         log.warning("could not send render job %s to the broker; the sweeper will retry", job_id, exc_info=True)
         return False
@@ -149,7 +152,10 @@ def do_save_narration(exhibit: Exhibit, script: str, voice: str = "", emotion: s
     changed = created or (narration.script, narration.voice, narration.emotion) != (script, voice, emotion)
     if not created and changed:
         narration.script, narration.voice, narration.emotion = script, voice, emotion
+        narration.edited_by = user  # None: a command or an import wrote this text, not the last editor
         _bump(narration, user)
+    elif created:
+        _record_version(narration)
     job = do_request_render(narration) if changed or not narration.audio_is_current else None
     return SaveResult(narration, changed, job)
 
@@ -161,9 +167,25 @@ def _bump(narration: Narration, user=None) -> None:
     if user is not None:
         narration.edited_by = user
     narration.save()
+    _record_version(narration)
     RenderJob.objects.filter(narration=narration, state__in=RenderJob.LIVE_STATES, version__lt=narration.version).update(
         state=State.SUPERSEDED, finished_at=timezone.now(), updated_at=timezone.now()
     )
+
+
+def _record_version(narration: Narration) -> None:
+    """The studio's history row for the narration's (new) current version."""
+    NarrationVersion.objects.create(
+        narration=narration, version=narration.version, script=narration.script, voice=narration.voice,
+        emotion=narration.emotion, saved_by_id=narration.edited_by_id, saved_at=narration.edited_at or timezone.now(),
+    )
+
+
+def do_restore_narration_version(narration: Narration, version: int, user=None) -> SaveResult:
+    """Save an earlier version's text and settings again: a new version like any edit, whose
+    render finds the earlier audio by its cache key instead of synthesising it again."""
+    old = NarrationVersion.objects.get(narration=narration, version=version)
+    return do_save_narration(narration.exhibit, old.script, old.voice, old.emotion, user, language=narration.language)
 
 
 @transaction.atomic
@@ -369,6 +391,11 @@ def do_finish_job(job_id: int, rendition_fields: dict, reused: bool) -> str | No
     narration.save(update_fields=["rendition", "rendition_version"])
     _close(job, State.READY, rendition=rendition, reused=reused, healable=False)
     return job.state
+
+
+def do_count_job_units(job_id: int, units: int) -> None:
+    """How many sentences the claimed job renders (the studio's progress bar counts against it)."""
+    RenderJob.objects.filter(pk=job_id).update(units_total=units)
 
 
 @transaction.atomic

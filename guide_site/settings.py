@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "csp",
     "axes",
+    "import_export",  # bulk import/export of the catalogue (exhibits/transfer/)
     "exhibits",
 ]
 
@@ -93,7 +94,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
-TIME_ZONE = "UTC"
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")  # what curators see; stored times stay UTC
 USE_I18N = True
 USE_TZ = True
 
@@ -145,7 +146,13 @@ else:
 # The modules that define tasks, imported by every worker (and beat) at start; a missing one
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
-CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks"]
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.ops.heartbeat",
+                  "exhibits.analytics.tasks"]  # heartbeat: /healthz
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # what a worker started without -Q consumes
+# Engines whose renders need a worker of their own (another Python, other packages): engine ->
+# queue. That worker runs `celery -A guide_site worker -Q sambert`; the default worker never
+# consumes these queues (guide_site.celery.queue_for_engine picks the queue at send time).
+RENDER_QUEUES = {"sambert": "sambert"}
 CELERY_RESULT_BACKEND = None  # job state lives in RenderJob rows
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
@@ -309,3 +316,14 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})  # merge with other entries
 CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "schedule": CLEANUP_INTERVAL_SECONDS}
+
+# --- bulk import/export (exhibits/transfer/; the admin offers CSV and XLSX) ---------------------
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+
+# --- listening analytics (issue #18; exhibits/analytics) -----------------------------------------
+# Beacons per client address per minute. A museum's guest Wi-Fi puts many phones behind one
+# address (set NUM_PROXIES so the real client address is used behind nginx).
+LISTENING_RATE_LIMIT = env_int("LISTENING_RATE_LIMIT", 600)
+LISTENING_RAW_RETENTION_DAYS = env_int("LISTENING_RAW_RETENTION_DAYS", 30)  # raw events; daily totals stay
+LISTENING_ROLLUP_SECONDS = env_int("LISTENING_ROLLUP_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["rollup-listening"] = {"task": "exhibits.rollup_listening", "schedule": LISTENING_ROLLUP_SECONDS}

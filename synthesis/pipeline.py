@@ -17,14 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from synthesis import audio
+from synthesis import audio, prosody
 from synthesis.clause import Clause, Script
-from synthesis.engines import DEFAULT_ENGINE, engine_class, get_engine
+from synthesis.engines import DEFAULT_ENGINE, ClauseAudio, engine_class, get_engine
 from synthesis.frontend import PauseConfig, analyse
 from synthesis.lexicon import Lexicon
 
 FORMATS = ("mp3", "wav")
 CACHE_FORMAT = 1  # bump when the layout of cached files or timings changes
+EDGE_MIN_MS = 40.0  # engine audio always kept around speech at a cut, and at the file's two ends
 
 
 @dataclass(frozen=True)
@@ -139,29 +140,55 @@ def render(script: str, config: RenderConfig | None = None) -> Rendering:
     return cached_rendering(config, key) or _synthesize(parsed, key, config)
 
 
-def clause_audio(parsed: Script, config: RenderConfig) -> Iterator[tuple[Clause, np.ndarray, list[tuple[float, float]], list[str]]]:
-    """Per clause: trimmed audio at the engine's rate, char times relative to it, warnings."""
+def clause_audio(parsed: Script, config: RenderConfig) -> Iterator[tuple[Clause, ClauseAudio]]:
+    """Per clause, in order: the engine's audio, sentence by sentence (see prosody.sentences)."""
     engine = get_engine(config.engine)
     voice = engine.check_voice(config.voice)
-    for clause, out in zip(parsed.clauses, engine.synthesize(parsed.clauses, voice, config.speed)):
-        trimmed, offset = audio.trim_silence(out.samples, out.sample_rate)
-        length = len(trimmed) / out.sample_rate
-        shift = offset / out.sample_rate
-        times = [
-            (min(max(a - shift, 0.0), length), min(max(b - shift, 0.0), length)) for a, b in (out.char_times or [])
-        ]
-        yield clause, trimmed, times, out.warnings
+    sentences = prosody.sentences(parsed.clauses, config.pauses.comma)
+    yield from zip(parsed.clauses, engine.synthesize_sentences(sentences, voice, config.speed))
+
+
+def speech_bounds(out: ClauseAudio) -> tuple[int, int]:
+    """Samples [start, end) from the first character's start to the last one's end (the
+    engine's own timings, so pauses measured between characters are exact); the voice
+    activity detector's bounds for an engine that gives no timings."""
+    rate = out.sample_rate
+    if out.char_times:
+        return round(out.char_times[0][0] * rate), round(out.char_times[-1][1] * rate)
+    return audio.find_speech_bounds(out.samples, rate, keep_ms=0)
+
+
+def _edge(pause_ms: float) -> float:
+    """How much of the engine's own audio to keep on one side of a pause (ms): half of it,
+    at least EDGE_MIN_MS so a breath or a decaying vowel is not clipped."""
+    return max(pause_ms / 2, EDGE_MIN_MS)
 
 
 def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
+    """Clauses joined with their pauses. Inside a sentence the engine's audio is used as is
+    (the model made its own comma pauses); at a pause the pipeline inserts, each side keeps
+    up to half the pause of the engine's own quiet audio around the speech, faded where it is
+    cut, and silence fills the rest, so the pause from last to first character is exact. The
+    file starts and ends EDGE_MIN_MS from the speech."""
     engine = get_engine(config.engine)
     rate = engine.sample_rate
-    pieces = [audio.silence(parsed.lead_pause_ms, rate)]
-    cursor = len(pieces[0]) / rate
+    pieces: list[np.ndarray] = []
+    cursor, pause_ms, kept_tail = 0.0, float(parsed.lead_pause_ms), 0
+    joined = False  # whether the previous clause's audio runs straight on into this one's
     timings, warnings = [], list(parsed.warnings)
-    for clause, samples, times, clause_warnings in clause_audio(parsed, config):
-        warnings += clause_warnings
-        length = len(samples) / rate
+    for clause, out in clause_audio(parsed, config):
+        warnings += out.warnings
+        samples = out.samples
+        start, end = speech_bounds(out)
+        head = 0 if joined else max(0, start - round(_edge(pause_ms) * rate / 1000))
+        tail = len(samples) if out.joined else min(len(samples), end + round(_edge(clause.pause_ms) * rate / 1000))
+        if not joined:
+            gap = audio.silence(max(0.0, pause_ms - (kept_tail + start - head) * 1000 / rate), rate)
+            pieces.append(gap)
+            cursor += len(gap) / rate
+        kept = audio.fade(samples[head:tail], rate, head=not joined, tail=not out.joined)
+        shift = head / rate
+        length = len(kept) / rate
         timings.append(
             {
                 "text": clause.text,
@@ -169,15 +196,20 @@ def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
                 "end": clause.end,
                 "t0": round(cursor, 3),
                 "t1": round(cursor + length, 3),
-                "chars": [[round(cursor + a, 3), round(cursor + b, 3)] for a, b in times],
+                "chars": [[round(cursor + min(max(a - shift, 0.0), length), 3), round(cursor + min(max(b - shift, 0.0), length), 3)]
+                          for a, b in (out.char_times or [])],
             }
         )
-        pause = audio.silence(clause.pause_ms, rate)
-        pieces += [samples, pause]
-        cursor += length + len(pause) / rate
-    if len(pieces) > 1 and timings:
-        pieces.pop()  # no pause after the last clause: trailing silence is trimmed
-    samples = np.concatenate(pieces).astype(np.float32)
+        pieces.append(kept)
+        cursor += length
+        joined, pause_ms, kept_tail = out.joined, float(clause.pause_ms), max(0, tail - end)
+    excess = kept_tail - round(EDGE_MIN_MS * rate / 1000)
+    if timings and excess > 0:  # the last clause kept audio for a pause that never comes
+        pieces[-1] = audio.fade(pieces[-1][:-excess], rate, head=False)
+        last = timings[-1]
+        last["t1"] = round(last["t1"] - excess / rate, 3)
+        last["chars"] = [[min(a, last["t1"]), min(b, last["t1"])] for a, b in last["chars"]]
+    samples = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
     samples = audio.resample(samples, rate, config.sample_rate)
     samples = audio.normalize_loudness(samples, config.sample_rate, config.target_lufs, config.true_peak_dbfs)
     paths, meta_path = _paths(config, key)

@@ -104,7 +104,7 @@ CASES = [
     ("2.5米", "二点五米"),
     ("2000件", "两千件"),
     ("20000件", "两万件"),
-    ("200件", "二百件"),
+    ("200件", "两百件"),  # a leading 2 before 百 is 两, like 两千/两万 (was 二百)
     ("2", "二"),
     ("3个", "三个"),
     ("101", "一百零一"),
@@ -131,12 +131,28 @@ def test_punctuation_survives_in_context():
     assert normalize("公元前221年，秦统一六国；1949年10月1日！") == "公元前二百二十一年，秦统一六国；一九四九年十月一日！"
 
 
-def test_impossible_date_is_still_spoken_as_numbers():
-    assert normalize("2021-13-01") == "两千零二十一至十三-零一"
+def test_impossible_date_is_still_spoken_as_digits():
+    # Month 13: not a date and not a range (a chain of three numbers), so a code.
+    assert normalize("2021-13-01") == "二零二一一三零一"
 
 
 def test_helpers():
     assert read_digits("1908") == "一九零八"
     assert read_number("2000") == "两千"
     assert read_number("2000", liang=False) == "二千"
+    assert read_number("200") == "两百"
+    assert read_number("1200") == "一千二百"
+    assert read_number("-3.5") == "负三点五"
     assert read_number("1234567890123") == "一二三四五六七八九零一二三"  # too long: a code
+
+
+def test_integer_reading_matches_cn2an():
+    import random
+
+    import cn2an
+    from synthesis.normalize.numbers import read_integer
+    rng = random.Random(7)
+    numbers = [str(n) for n in range(0, 12001)] + [
+        str(rng.randrange(10 ** rng.randint(1, 12))) for _ in range(3000)] + ["100000005", "10000500", "100010"]
+    assert [n for n in numbers if read_integer(n) != cn2an.an2cn(n)] == []
+    assert read_integer("600007738") == "六亿零七千七百三十八"  # cn2an: 六亿七千七百三十八, no 零

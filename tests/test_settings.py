@@ -26,8 +26,9 @@ REGISTERED_TASKS = (
     "print(json.dumps(sorted(name for name in app.tasks if name.startswith('exhibits.'))))"
 )
 # Queued messages and beat entries carry these names: a deploy must never rename one.
-DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.render_narration", "exhibits.sweep_stale_renders",
-                       "exhibits.synthesize_speech"]
+DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.preview_sentence", "exhibits.render_narration",
+                       "exhibits.rollup_listening",
+                       "exhibits.sweep_stale_renders", "exhibits.synthesize_speech"]
 
 
 def load_settings(tmp_path, code: str = PRINT, **env) -> subprocess.CompletedProcess:
@@ -42,8 +43,9 @@ def test_defaults_are_the_embedded_demo_stack(tmp_path):
     assert done.returncode == 0, done.stderr
     values = json.loads(done.stdout)
     assert values["db"] == "django.db.backends.sqlite3" and values["broker"] == "filesystem://"
-    assert (values["tz"], values["use_tz"]) == ("UTC", True)
+    assert (values["tz"], values["use_tz"]) == ("Asia/Shanghai", True)  # shown to curators; stored in UTC
     assert (tmp_path / "broker" / "in").is_dir()
+    assert json.loads(load_settings(tmp_path, TIME_ZONE="Europe/Berlin").stdout)["tz"] == "Europe/Berlin"
 
 
 def test_production_refuses_the_default_secret(tmp_path):

@@ -71,7 +71,8 @@ def test_exhibit_page_with_current_audio(visitor, museum, rendered_audio):
     assert [row[0] for row in sync] == sorted(row[0] for row in sync)
     assert sync[-1][1] <= rendered_audio.duration + 0.01
     media = json.loads(re.search(r'<script id="media" type="application/json">(.*?)</script>', html, re.S)[1])
-    assert media == {"title": museum.ready.title, "gallery": museum.bronze.name, "artwork": f"/media/{museum.ready.image}"}
+    assert media == {"title": museum.ready.title, "gallery": museum.bronze.name, "artwork": f"/media/{museum.ready.image}",
+                     "code": museum.ready.code, "rendition": museum.rendition.pk, "beacon": "/listen"}
     assert "正在生成" not in html and "正在更新" not in html
     assert f'rel="next" href="/e/{museum.pending.code}/"' in html and 'rel="prev"' not in html
 

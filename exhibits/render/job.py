@@ -132,9 +132,11 @@ def run_here(job_id: int) -> str:
 def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
     from exhibits.render.lock import render_once
     from synthesis.pipeline import prepare
+    from synthesis.prosody import sentences
 
     config = render_config(work.script, work.voice, work.emotion)
-    _parsed, key = prepare(work.script, config)  # ScriptError here fails the job
+    parsed, key = prepare(work.script, config)  # ScriptError here fails the job
+    services.do_count_job_units(work.job_id, len(sentences(parsed.clauses, config.pauses.comma)))
     existing = Rendition.objects.filter(cache_key=key).first()
     if existing is not None and files_exist(existing):
         fields = {f.name: getattr(existing, f.name) for f in Rendition._meta.concrete_fields if f.name not in ("id", "created_at")}

@@ -74,3 +74,27 @@ def render_narration(self, job_id: int) -> str:
 def sweep_stale_renders() -> int:
     """Beat, every SWEEP_INTERVAL_SECONDS: re-send lost jobs, render narrations without audio."""
     return len(services.do_sweep_stale().jobs)
+
+
+@shared_task(name="exhibits.preview_sentence", acks_late=False, time_limit=120, soft_time_limit=100)
+def preview_sentence(sentence: str, voice: str, emotion: str, preview_id: str) -> str:
+    """The studio's "hear one sentence": the unsaved sentence through the same pipeline and cache
+    (audio under MEDIA_ROOT/preview/), then a small answer file the admin page polls for."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    from exhibits.render.lock import render_once
+    from synthesis.pipeline import prepare
+
+    root = Path(settings.MEDIA_ROOT)
+    folder = root / "preview"
+    config = dataclasses.replace(render_job.render_config(sentence, voice, emotion), out_dir=folder, formats=("mp3",))
+    _parsed, key = prepare(sentence, config)
+    rendering = render_once(sentence, config, key)
+    answer = {"audio": {"url": f"{settings.MEDIA_URL}{rendering.paths['mp3'].relative_to(root)}",
+                        "duration": round(rendering.duration, 2)}, "cached": rendering.cached}
+    tmp = folder / f".{preview_id}.json.tmp"
+    tmp.write_text(json.dumps(answer), encoding="utf-8")
+    tmp.replace(folder / f"{preview_id}.json")  # the page polls for this name: write it whole
+    return preview_id

@@ -17,6 +17,7 @@ from itertools import groupby
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
+from django.urls import reverse
 
 from exhibits.visitor import transcript as tx
 from exhibits.models import Exhibit, Gallery, Narration, RenderJob
@@ -145,8 +146,10 @@ def exhibit_context(code: int) -> dict | None:
         "sync": sync,
         "previous": previous,
         "next": following,
-        # For the Media Session API: lock-screen title, gallery and artwork.
-        "media": {"title": exhibit.title, "gallery": exhibit.gallery.name, "artwork": image},
+        # For the Media Session API: lock-screen title, gallery and artwork; for listen.js: what
+        # its beacons name (exhibit code, the rendition playing) and where they go.
+        "media": {"title": exhibit.title, "gallery": exhibit.gallery.name, "artwork": image, "code": exhibit.code,
+                  "rendition": narration.rendition_id if narration and audio.url else None, "beacon": reverse("listen")},
     }
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,10 @@ class ClauseAudio:
     # None when the engine cannot tell.
     char_times: list[tuple[float, float]] | None = None
     warnings: list[str] = field(default_factory=list)
+    # True when these samples run straight on into the next clause's (both cut from one
+    # sentence's audio, the model's own pause between them): the pipeline inserts no silence,
+    # trims nothing and fades nothing at that join.
+    joined: bool = False
 
 
 class Engine(ABC):
@@ -49,6 +53,17 @@ class Engine(ABC):
     @abstractmethod
     def synthesize(self, clauses: Iterable[Clause], voice: str, speed: float = 1.0) -> Iterator[ClauseAudio]:
         """Yield one ClauseAudio per clause, in order (a generator, so long scripts stream)."""
+
+    def synthesize_sentences(self, sentences: Iterable[Sequence[Clause]], voice: str,
+                             speed: float = 1.0) -> Iterator[ClauseAudio]:
+        """Yield one ClauseAudio per clause of each sentence, in order.
+
+        A sentence is clauses the pipeline would separate by nothing but a comma pause
+        (``synthesis.prosody.sentences``). An engine that can say one in a breath overrides
+        this and marks the clauses it joined (``ClauseAudio.joined``); by default each clause is
+        said on its own and the pipeline inserts the pauses between them.
+        """
+        return self.synthesize((clause for sentence in sentences for clause in sentence), voice, speed)
 
     def check_voice(self, voice: str) -> str:
         voice = voice or self.default_voice

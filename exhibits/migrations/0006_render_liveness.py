@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('exhibits', '0003_api_keys_and_tasks'),
+        ('exhibits', '0005_listening_analytics'),
     ]
 
     operations = [
