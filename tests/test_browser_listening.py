@@ -73,13 +73,13 @@ def _rollup():
 def open_exhibit(browser, url: str):
     page = browser.new_context(**VISITOR).new_page()
     page.goto(url)
-    page.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    page.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15000)
     return page
 
 
 def play_to_the_end(page, rate: float = 2.0) -> None:
     page.evaluate(f"const a = document.getElementById('player'); a.muted = true; a.playbackRate = {rate}; a.play()")
-    page.wait_for_function("document.getElementById('player').ended", timeout=30000)
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=30000)
 
 
 def test_listening_to_the_end_is_one_play_one_completion_every_sentence(site):
@@ -99,15 +99,15 @@ def test_seeking_back_and_forth_does_not_double_count(site):
     sentences = len(museum.rendition.timings)
     page = open_exhibit(browser, f"{base}/e/{museum.ready.code}/")
     page.evaluate("const a = document.getElementById('player'); a.muted = true; a.play()")
-    page.wait_for_function("document.querySelectorAll('#transcript .c')[1].classList.contains('on')", timeout=15000)
+    page.wait_for_function("() => document.querySelectorAll('#transcript .c')[1].classList.contains('on')", timeout=15000)
     clauses = page.locator("#transcript .c")
     for target in (0, sentences - 1, 0, 1, sentences - 1):  # tap back and forth through the script
         clauses.nth(target).tap()
-        page.wait_for_function(f"document.querySelectorAll('#transcript .c')[{target}].classList.contains('on')", timeout=5000)
+        page.wait_for_function(f"() => document.querySelectorAll('#transcript .c')[{target}].classList.contains('on')", timeout=5000)
         page.wait_for_timeout(400)
     page.evaluate("document.getElementById('player').pause()")
     page.evaluate("document.getElementById('player').play()")
-    page.wait_for_function("document.getElementById('player').ended", timeout=30000)
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=30000)
     events = wait_for_events("end")
     assert sum(k == "seek" for k, _ in events) >= 5 and sum(k == "play" for k, _ in events) >= 2
     [row] = orm(_rollup)
@@ -164,9 +164,9 @@ def test_a_downloaded_gallery_opens_and_plays_offline(site):
     exhibit.goto(f"{base}/e/{museum.outdated.code}/")
     assert exhibit.evaluate("navigator.onLine") is False
     assert museum.outdated.title in exhibit.inner_text("h1")
-    exhibit.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    exhibit.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15000)
     exhibit.evaluate("const a = document.getElementById('player'); a.muted = true; a.play()")
-    exhibit.wait_for_function("document.getElementById('player').currentTime > 1", timeout=15000)
+    exhibit.wait_for_function("() => document.getElementById('player').currentTime > 1", timeout=15000)
     shot(exhibit, "offline-exhibit-playing")
     # A byte range of the audio, answered by the service worker from the cache.
     size = (Path(settings.MEDIA_ROOT) / museum.rendition.mp3).stat().st_size
@@ -188,12 +188,12 @@ def test_a_downloaded_gallery_opens_and_plays_offline(site):
     new_mp3 = orm(_new_rendition, museum.outdated.pk, museum.rendition.pk)
     time.sleep(1.1)  # the visitor pages' FRESH_SECONDS
     exhibit.goto(f"{base}/e/{museum.outdated.code}/")
-    exhibit.wait_for_function(f"({CACHED_URLS % museum.bronze.pk}).then(u => u.includes('{new_mp3}'))", polling=200, timeout=15000)
+    exhibit.wait_for_function(f"() => ({CACHED_URLS % museum.bronze.pk}).then(u => u.includes('{new_mp3}'))", polling=200, timeout=15000)
     page.wait_for_timeout(300)
     context.set_offline(True)
     exhibit.goto(f"{base}/e/{museum.outdated.code}/")
     assert exhibit.get_attribute("#player", "src") == new_mp3
-    exhibit.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    exhibit.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15000)
     cached = set(exhibit.evaluate(CACHED_URLS % museum.bronze.pk))
     assert mp3 in cached  # still used by another exhibit of the gallery
     context.close()

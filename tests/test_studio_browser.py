@@ -90,14 +90,14 @@ def run_browser(base: str, exhibit: Exhibit) -> dict:
         seen["focused"] = page.evaluate("document.activeElement.id")
         page.keyboard.press("Enter")
         seen["wrapped"] = area.input_value()
-        page.wait_for_function("document.querySelectorAll('.studio-play').length === 2")
+        page.wait_for_function("() => document.querySelectorAll('.studio-play').length === 2")
         page.wait_for_selector("#studio-check.ok")
         shot(page, "editor-toolbar")
 
         # Hear one sentence of the unsaved text, rendered by the worker.
         clicked = time.monotonic()
         page.locator(".studio-play").first.click()
-        page.wait_for_function("(document.querySelector('audio.studio-sentence-audio') || {}).duration > 0", timeout=60000)
+        page.wait_for_function("() => (document.querySelector('audio.studio-sentence-audio') || {}).duration > 0", timeout=60000)
         seen["sentence_seconds"] = time.monotonic() - clicked  # printed, not asserted (see tests/bench)
         seen["sentence_url"] = page.get_attribute("audio.studio-sentence-audio", "src")
         seen["sentence_duration"] = page.evaluate("document.querySelector('audio.studio-sentence-audio').duration")
@@ -109,19 +109,19 @@ def run_browser(base: str, exhibit: Exhibit) -> dict:
         page.evaluate("window.studioMarker = 1")
         seen["after_save"] = page.get_attribute(".field-state .render-badge", "class")
         shot(page, "saved-" + seen["after_save"].split("render-")[-1])
-        page.wait_for_function("document.querySelector('.field-state .render-badge').dataset.state === 'rendering' || "
+        page.wait_for_function("() => document.querySelector('.field-state .render-badge').dataset.state === 'rendering' || "
                                "document.querySelector('.field-state .render-badge').dataset.state === 'ready'", timeout=60000)
         if page.get_attribute(".field-state .render-badge", "data-state") == "rendering":
             shot(page, "live-rendering")
-        page.wait_for_function("document.querySelector('.field-state .render-badge').dataset.state === 'ready'", timeout=120000)
-        page.wait_for_function("(document.querySelector('.field-preview audio') || {}).duration > 0", timeout=15000)
+        page.wait_for_function("() => document.querySelector('.field-state .render-badge').dataset.state === 'ready'", timeout=120000)
+        page.wait_for_function("() => (document.querySelector('.field-preview audio') || {}).duration > 0", timeout=15000)
         seen["no_reload"] = page.evaluate("window.studioMarker")
         seen["player"] = page.get_attribute(".field-preview audio", "src")
         shot(page, "live-ready")
 
         # The list page polls too.
         page.goto(f"{base}/admin/exhibits/exhibit/")
-        page.wait_for_function("document.querySelector('#result_list .render-badge').dataset.state === 'ready'")
+        page.wait_for_function("() => document.querySelector('#result_list .render-badge').dataset.state === 'ready'")
         shot(page, "list")
 
         # History: diff v1 -> v2, then restore v1.
@@ -131,7 +131,7 @@ def run_browser(base: str, exhibit: Exhibit) -> dict:
         page.get_by_role("button", name="恢复此版 Restore v1").click()
         page.wait_for_selector(".field-state .render-badge")
         seen["restored_text"] = area.input_value()
-        page.wait_for_function("document.querySelector('.field-state .render-badge').dataset.state === 'ready'", timeout=60000)
+        page.wait_for_function("() => document.querySelector('.field-state .render-badge').dataset.state === 'ready'", timeout=60000)
         shot(page, "restored")
 
         # Without JavaScript the change page is the plain form.

@@ -66,6 +66,9 @@ class ExhibitAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
     # written through the services (exhibits/transfer/resources.py), like the commands do.
     resource_classes = [ExhibitResource]
     formats = [CSV, XLSX]
+    # Named, so import-export's list template builds on the studio's (live status) instead of
+    # replacing it with the stock change list.
+    change_list_template = "admin/exhibits/exhibit/change_list.html"
     inlines = [NarrationInline]
     list_display = ("code", "title", "gallery", "status", "audio_state", "updated_at")
     list_display_links = ("code", "title")
