@@ -57,6 +57,8 @@ def test_pin_as_lexicon_entry_rerenders_and_keeps_the_script(curator, make_exhib
     assert (entry.term, entry.pinyin) == ("收藏", "shou1 cang2")
     narration.refresh_from_db()
     assert narration.script == "这件文物收藏于故宫。"
+    page = report(curator, exhibit)  # pinned now: the report names the term, offers no second pin
+    assert "收藏" in page and "「<span lang=\"zh\">藏</span>」" not in page
 
 
 @pytest.mark.parametrize("change, message", [

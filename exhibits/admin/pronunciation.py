@@ -37,7 +37,9 @@ def explain_script(script: str, emotion: str) -> list[dict]:
             {"clause": number, "index": i, "char": row["normalized"][i], "pinyin": row["pinyin"][i],
              "source": sources.get(i, "dictionary"), "alternatives": alternatives.get(i, []),
              "word": row["normalized"][slice(*word_span(row, i))], "uncertain": i in alternatives}
-            for i in sorted(set(alternatives) | {i for i, s in sources.items() if s != "override"})
+            # overrides and the curators' own entries are pinned already (edited in the script or
+            # the lexicon admin): offering them again per character only adds noise
+            for i in sorted(set(alternatives) | {i for i, s in sources.items() if s not in ("override", "lexicon")})
         ]
     return rows
 
