@@ -3,6 +3,7 @@
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
+# Run-time requirements only: tests and benchmarks (requirements-dev.txt) never enter the image.
 COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --upgrade pip==24.3.1 \
  && /opt/venv/bin/pip install -r /tmp/requirements.txt

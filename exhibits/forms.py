@@ -3,6 +3,8 @@ at the script field with its line and column before anything is saved."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
 
 from exhibits.models import LexiconEntry, Narration
 from exhibits.ops import moderation
@@ -23,6 +25,21 @@ MARKUP_HELP = (
 )
 
 
+def voice_choices() -> list[tuple[str, str]]:
+    """The configured engine's voices, without loading its model (a web process never does):
+    the engine module's named voices (``VOICE_LABELS``), else its class's default voice."""
+    import sys
+
+    from django.conf import settings
+
+    from synthesis.engines import engine_class
+
+    cls = engine_class(settings.SYNTHESIS_ENGINE)
+    labels = getattr(sys.modules[cls.__module__], "VOICE_LABELS", None) or {cls.default_voice: cls.default_voice}
+    default = settings.SYNTHESIS_VOICE or cls.default_voice
+    return [("", f"默认 default ({default})"), *((name, f"{label} {name}" if label != name else name) for name, label in labels.items())]
+
+
 def script_errors(script: str, emotion: str) -> str | None:
     """The curator-facing message for a script that cannot be rendered, or None."""
     from synthesis.markup import ScriptError
@@ -36,7 +53,22 @@ def script_errors(script: str, emotion: str) -> str | None:
     return None
 
 
+SCRIPT_TOO_LONG = ("讲解词有 %(show_value)d 个字符，最多 %(limit_value)d 个 / "
+                   "the script has %(show_value)d characters; the limit is %(limit_value)d")
+
+
 class ScriptFieldsMixin:
+    """The script field: length limit first (cheap, and the browser enforces it too), then the
+    front end's check of the markup."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.NARRATION_MAX_CHARS
+        field = self.fields["script"]
+        field.max_length = limit
+        field.validators.append(MaxLengthValidator(limit, message=SCRIPT_TOO_LONG))
+        field.widget.attrs["maxlength"] = str(limit)
+
     def clean(self):
         cleaned = super().clean()
         script, emotion = cleaned.get("script"), cleaned.get("emotion") or "neutral"
@@ -49,6 +81,9 @@ class ScriptFieldsMixin:
 
 class NarrationForm(ScriptFieldsMixin, forms.ModelForm):
     emotion = forms.ChoiceField(label="默认情绪 default emotion", choices=EMOTION_CHOICES, initial="neutral")
+    # An unknown voice is a form error here, not a failed render later.
+    voice = forms.ChoiceField(label="声音 voice", choices=voice_choices, required=False,
+                              help_text="留空 = 引擎默认声音 / empty = the engine's default voice")
 
     def clean(self):
         cleaned = super().clean()
@@ -71,6 +106,26 @@ class PronunciationForm(ScriptFieldsMixin, forms.Form):
     script = forms.CharField(label="讲解词 script", widget=forms.Textarea(attrs={"rows": 8, "cols": 90, "lang": "zh"}),
                              help_text=MARKUP_HELP)
     emotion = forms.ChoiceField(label="默认情绪 default emotion", choices=EMOTION_CHOICES, initial="neutral")
+
+
+class PinReadingForm(forms.Form):
+    """One reading pinned from the pronunciation report (indices into synthesis' explain rows)."""
+    clause = forms.IntegerField(min_value=0)
+    clause_text = forms.CharField(strip=False)  # the clause as shown: detects a script changed meanwhile
+    index = forms.IntegerField(min_value=0)
+    reading = forms.CharField(label="读音 reading", max_length=20)
+    scope = forms.ChoiceField(choices=[("override", "本处 this occurrence"), ("lexicon", "词表 every narration")])
+
+    def clean_reading(self):
+        from synthesis.syllables import parse_syllables
+
+        try:
+            syllables = parse_syllables(self.cleaned_data["reading"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if len(syllables) != 1:
+            raise forms.ValidationError("一个字只写一个音节 / write one syllable for one character, e.g. zang4")
+        return syllables[0]
 
 
 class LexiconEntryForm(forms.ModelForm):

@@ -11,18 +11,19 @@ calls it around the speech library.
 from __future__ import annotations
 
 import logging
-import time
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.db.models.functions import Length
 from django.utils import timezone
 
-from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
+from exhibits.models import Exhibit, LexiconEntry, Narration, NarrationVersion, RenderJob, RenderState, Rendition
 from exhibits.models.narration import lexicon_for_script
 from exhibits.ops import moderation
 
@@ -35,12 +36,22 @@ RENDER_TASK = "exhibits.render_narration"
 
 
 # --- sending -------------------------------------------------------------------------------------
+def render_time_limits(chars: int) -> tuple[int, int]:
+    """(soft, hard) time limit in seconds for rendering a script of ``chars`` characters."""
+    soft = settings.RENDER_TIME_LIMIT_BASE_SECONDS + chars * settings.RENDER_TIME_LIMIT_MS_PER_CHAR // 1000
+    return soft, soft + settings.RENDER_HARD_LIMIT_MARGIN_SECONDS
+
+
 def send_render(job_id: int) -> bool:
-    """Hand a job to the broker now; False (logged, never raised) when the broker is down."""
+    """Hand a job to the broker now; False (logged, never raised) when the broker is down.
+    The message carries time limits for the script's length (a long narration may take longer)."""
     from guide_site.celery import queue_for_engine
 
+    chars = RenderJob.objects.filter(pk=job_id).values_list(Length("narration__script"), flat=True).first() or 0
+    soft, hard = render_time_limits(chars)
     try:
-        current_app.send_task(RENDER_TASK, args=(job_id,), queue=queue_for_engine(settings.SYNTHESIS_ENGINE))
+        current_app.send_task(RENDER_TASK, args=(job_id,), queue=queue_for_engine(settings.SYNTHESIS_ENGINE),
+                              soft_time_limit=soft, time_limit=hard)
     except Exception:  # kombu/redis/OS errors alike: the row is the source of truth, not the message
         log.warning("could not send render job %s to the broker; the sweeper will retry", job_id, exc_info=True)
         return False
@@ -92,6 +103,13 @@ def do_unpublish_exhibit(exhibit: Exhibit) -> Exhibit:
 
 
 # --- narrations ----------------------------------------------------------------------------------
+class ScriptTooLong(ValueError):
+    def __init__(self, length: int):
+        self.length, self.limit = length, settings.NARRATION_MAX_CHARS
+        super().__init__(f"讲解词有 {length} 个字符，最多 {self.limit} 个 / the script has {length} characters; "
+                         f"the limit is {self.limit}")
+
+
 def check_script(script: str, emotion: str = "neutral"):
     """Run the text front end (no model is loaded): the parsed Script, or ScriptError with the
     line, column and fix-it message for the curator. Forms and ``do_save_narration`` share it."""
@@ -99,6 +117,8 @@ def check_script(script: str, emotion: str = "neutral"):
     from synthesis.lexicon import Lexicon
     from synthesis.markup import ScriptError
 
+    if len(script) > settings.NARRATION_MAX_CHARS:  # before the front end: its cost grows with length
+        raise ScriptTooLong(len(script))
     parsed = analyse(script, lexicon=Lexicon(lexicon_for_script(script)), emotion=emotion)
     if not any(clause.normalized for clause in parsed.clauses):
         raise ScriptError(1, 1, "讲解词中没有可以朗读的文字 / the script has nothing to speak")
@@ -132,7 +152,10 @@ def do_save_narration(exhibit: Exhibit, script: str, voice: str = "", emotion: s
     changed = created or (narration.script, narration.voice, narration.emotion) != (script, voice, emotion)
     if not created and changed:
         narration.script, narration.voice, narration.emotion = script, voice, emotion
+        narration.edited_by = user  # None: a command or an import wrote this text, not the last editor
         _bump(narration, user)
+    elif created:
+        _record_version(narration)
     job = do_request_render(narration) if changed or not narration.audio_is_current else None
     return SaveResult(narration, changed, job)
 
@@ -144,9 +167,25 @@ def _bump(narration: Narration, user=None) -> None:
     if user is not None:
         narration.edited_by = user
     narration.save()
+    _record_version(narration)
     RenderJob.objects.filter(narration=narration, state__in=RenderJob.LIVE_STATES, version__lt=narration.version).update(
         state=State.SUPERSEDED, finished_at=timezone.now(), updated_at=timezone.now()
     )
+
+
+def _record_version(narration: Narration) -> None:
+    """The studio's history row for the narration's (new) current version."""
+    NarrationVersion.objects.create(
+        narration=narration, version=narration.version, script=narration.script, voice=narration.voice,
+        emotion=narration.emotion, saved_by_id=narration.edited_by_id, saved_at=narration.edited_at or timezone.now(),
+    )
+
+
+def do_restore_narration_version(narration: Narration, version: int, user=None) -> SaveResult:
+    """Save an earlier version's text and settings again: a new version like any edit, whose
+    render finds the earlier audio by its cache key instead of synthesising it again."""
+    old = NarrationVersion.objects.get(narration=narration, version=version)
+    return do_save_narration(narration.exhibit, old.script, old.voice, old.emotion, user, language=narration.language)
 
 
 @transaction.atomic
@@ -166,7 +205,7 @@ def _ensure_job(narration: Narration, force: bool, send: bool) -> tuple[RenderJo
     narration = Narration.objects.select_for_update().get(pk=narration.pk)
     live = RenderJob.objects.filter(narration=narration, version=narration.version, state__in=RenderJob.LIVE_STATES).first()
     if live is not None:
-        resend = send and _looks_dead(live, timezone.now())
+        resend = send and live.looks_dead(timezone.now(), SEND_GRACE)
         if resend:
             _send_on_commit(live)
         return live, resend
@@ -176,15 +215,6 @@ def _ensure_job(narration: Narration, force: bool, send: bool) -> tuple[RenderJo
     if send:
         _send_on_commit(job)
     return job, send
-
-
-def _looks_dead(job: RenderJob, now) -> bool:
-    if job.state == State.QUEUED:
-        # Never accepted by the broker (it was down), or accepted so long ago it was lost.
-        if job.sent_at is None:
-            return job.created_at < now - SEND_GRACE  # else its on_commit may still be sending
-        return job.sent_at < now - timedelta(seconds=settings.RENDER_QUEUED_STALE_SECONDS)
-    return job.started_at is None or job.started_at < now - timedelta(seconds=settings.RENDER_RUNNING_STALE_SECONDS)
 
 
 # --- lexicon -------------------------------------------------------------------------------------
@@ -230,47 +260,36 @@ def _rerender_containing(terms: set[str], user=None) -> list[Narration]:
 @dataclass
 class SweepReport:
     jobs: list[int] = field(default_factory=list)  # job ids (re-)sent, or to run when send=False
-    skipped_failed: int = 0  # current versions whose job failed (a curator must fix the script)
-    removed_temp_files: int = 0
+    skipped_failed: int = 0  # current versions that failed for good (a curator must fix the script)
+
+
+def failed_for_good(narration: Narration) -> bool:
+    """Annotated by ``with_render_state``: the current version failed and will not heal by itself."""
+    return narration.render_state == RenderState.FAILED and not narration.latest_job_healable
 
 
 def do_sweep_stale(retry_failed: bool = False, send: bool = True) -> SweepReport:
     """Give every narration's current version a live, sent job unless it has audio.
 
     Run by celery beat every SWEEP_INTERVAL_SECONDS (``render_audio --stale`` applies the same
-    ``_ensure_job`` per narration, failed ones included). Catches jobs lost to a broker outage
-    (never sent, or sent and lost when Redis restarted), workers that died mid-render and
-    narrations that never got a job. Failed versions are left alone unless ``retry_failed``:
-    a bad script would fail again every minute.
+    rules). Re-sends jobs whose message was lost (never sent, or not claimed in time: Redis
+    restarted empty) or whose worker stopped beating (killed), queues narrations that never got a
+    job and starts again after a healable failure (the disk was full past the heal window).
+    Versions that failed for good are left alone unless ``retry_failed``: a bad script would
+    fail again every sweep.
     """
     report = SweepReport()
     for narration in Narration.objects.needing_audio().with_render_state().order_by("pk"):
-        if narration.render_state == RenderState.FAILED and not retry_failed:
+        if failed_for_good(narration) and not retry_failed:
             report.skipped_failed += 1
             continue
         with transaction.atomic():
             job, sending = _ensure_job(narration, force=False, send=send)
         if job is not None and (sending or not send):
             report.jobs.append(job.pk)
-    report.removed_temp_files = _remove_orphan_temp_files()
     if report.jobs:
         log.info("sweeper %s %d render job(s): %s", "sent" if send else "found", len(report.jobs), report.jobs)
     return report
-
-
-def _remove_orphan_temp_files(max_age_seconds: int = 3600) -> int:
-    """Half-written files of a killed render (``.name.xxxx.tmp``) are never referenced; delete old ones."""
-    folder = Path(settings.MEDIA_ROOT) / settings.AUDIO_DIR
-    cutoff = time.time() - max(max_age_seconds, settings.CELERY_TASK_TIME_LIMIT)
-    removed = 0
-    for path in folder.glob("*/.*.tmp") if folder.is_dir() else ():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:  # another sweeper got it
-            pass
-    return removed
 
 
 # --- render jobs, worker side (called by exhibits.render.job) ------------------------------------
@@ -285,6 +304,13 @@ class JobWork:
     voice: str
     emotion: str
     attempt: int
+
+
+@dataclass(frozen=True)
+class JobBusy:
+    """Another worker is rendering the job (its heartbeat is fresh): look again in ``seconds``."""
+
+    seconds: float
 
 
 def _lock_job(job_id: int) -> tuple[Narration, RenderJob] | None:
@@ -305,26 +331,40 @@ def _close(job: RenderJob, state: str, error: str = "", **fields) -> None:
 
 
 @transaction.atomic
-def do_start_job(job_id: int) -> JobWork | None:
-    """Claim a job for rendering; None when there is nothing to do: it finished already (a
-    duplicate message), its text was edited since (superseded) or it was delivered too often."""
+def do_start_job(job_id: int) -> JobWork | JobBusy | None:
+    """Claim a job for rendering. Idempotent: None when there is nothing to do (finished, edited
+    since, its workers keep dying), JobBusy while another worker's heartbeat says it renders it."""
     locked = _lock_job(job_id)
     if locked is None:
         return None
     narration, job = locked
+    now = timezone.now()
     if job.state in RenderJob.DONE_STATES:
         return None
     if job.version != narration.version:
         _close(job, State.SUPERSEDED)
         return None
-    if job.attempts >= settings.RENDER_MAX_ATTEMPTS:
-        # e.g. a render that keeps killing its worker (hard time limit): stop redelivering it.
-        last = f" 最后的错误 last error: {job.error}" if job.error else ""
-        _close(job, State.FAILED, f"放弃：已尝试 {job.attempts} 次 / gave up after {job.attempts} attempts.{last}")
-        return None
-    job.state, job.attempts, job.started_at, job.error = State.RENDERING, job.attempts + 1, timezone.now(), ""
+    if job.state == State.RENDERING:
+        if job.heartbeat_is_fresh(now) and not job.claimer_is_gone():
+            beat = job.heartbeat_at or job.started_at
+            stale_at = beat + timedelta(seconds=settings.RENDER_RUNNING_STALE_SECONDS)
+            return JobBusy(max(1.0, (stale_at - now).total_seconds() + 1))
+        job.lost_workers += 1  # its worker was killed mid-render
+        if job.lost_workers >= settings.RENDER_MAX_ATTEMPTS:
+            # e.g. a render that keeps killing its worker (memory): stop redelivering it.
+            last = f" 最后的错误 last error: {job.error}" if job.error else ""
+            _close(job, State.FAILED, f"放弃：工作进程已中断 {job.lost_workers} 次 / gave up: its worker died "
+                                      f"{job.lost_workers} times.{last}")
+            return None
+    job.state, job.attempts, job.started_at, job.heartbeat_at = State.RENDERING, job.attempts + 1, now, now
+    job.claimed_by = f"{socket.gethostname()}:{os.getpid()}"
     job.save()
     return JobWork(job.pk, narration.pk, job.version, narration.script, narration.voice, narration.emotion, job.attempts)
+
+
+def do_heartbeat(job_id: int) -> bool:
+    """The worker rendering ``job_id`` is alive; False once the job is no longer rendering."""
+    return RenderJob.objects.filter(pk=job_id, state=State.RENDERING).update(heartbeat_at=timezone.now()) > 0
 
 
 @transaction.atomic
@@ -349,22 +389,39 @@ def do_finish_job(job_id: int, rendition_fields: dict, reused: bool) -> str | No
         return job.state
     narration.rendition, narration.rendition_version = rendition, job.version
     narration.save(update_fields=["rendition", "rendition_version"])
-    _close(job, State.READY, rendition=rendition, reused=reused)
+    _close(job, State.READY, rendition=rendition, reused=reused, healable=False)
     return job.state
 
 
+def do_count_job_units(job_id: int, units: int) -> None:
+    """How many sentences the claimed job renders (the studio's progress bar counts against it)."""
+    RenderJob.objects.filter(pk=job_id).update(units_total=units)
+
+
 @transaction.atomic
-def do_fail_job(job_id: int, message: str) -> None:
+def do_fail_job(job_id: int, message: str, healable: bool = False) -> None:
+    """``healable``: the sweeper queues the version again by itself (see do_retry_job)."""
     locked = _lock_job(job_id)
     if locked is not None and locked[1].state not in RenderJob.DONE_STATES:
-        _close(locked[1], State.FAILED, message[:2000])
+        _close(locked[1], State.FAILED, message[:2000], healable=healable)
 
 
 @transaction.atomic
-def do_retry_job(job_id: int, message: str) -> None:
-    """A healable error: back to queued (the retry message is already scheduled)."""
+def do_retry_job(job_id: int, message: str, countdown: float) -> bool:
+    """A healable error: back to queued, due again in ``countdown`` seconds (the caller schedules
+    the retry). The first such error opens a heal window of RENDER_HEAL_WINDOW_SECONDS; once it
+    is over the job fails as healable and False is returned (do not retry): the sweeper will
+    queue the version again, so a disk full for hours still ends in audio."""
     locked = _lock_job(job_id)
-    if locked is not None and locked[1].state == State.RENDERING:
-        job = locked[1]
-        job.state, job.error, job.sent_at = State.QUEUED, message[:2000], timezone.now()
-        job.save()
+    if locked is None or locked[1].state != State.RENDERING:
+        return False
+    job, now = locked[1], timezone.now()
+    job.heal_until = job.heal_until or now + timedelta(seconds=settings.RENDER_HEAL_WINDOW_SECONDS)
+    if now + timedelta(seconds=countdown) > job.heal_until:
+        _close(job, State.FAILED, f"暂时性错误持续过久，稍后自动重试 / still failing after the heal window, "
+                                  f"the sweeper will retry: {message}"[:2000], healable=True)
+        return False
+    # sent_at = when the retry is due: the sweeper counts "not claimed in time" from then.
+    job.state, job.error, job.sent_at = State.QUEUED, message[:2000], now + timedelta(seconds=countdown)
+    job.save()
+    return True

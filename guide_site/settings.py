@@ -18,8 +18,18 @@ DEFAULT_SECRET = "dev-only-not-secret"
 SECRET_KEY = env_str("SECRET_KEY", DEFAULT_SECRET)
 DEBUG = env_bool("DEBUG", False)
 PRODUCTION = env_bool("PRODUCTION", False)
-if PRODUCTION and SECRET_KEY == DEFAULT_SECRET:
-    raise ImproperlyConfigured("PRODUCTION=1 needs a real SECRET_KEY in the environment")
+
+
+def _weak_secret(key: str) -> bool:
+    """Django's own rule (check_secret_key): short, few distinct characters, or generated-insecure."""
+    return key == DEFAULT_SECRET or len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure")
+
+
+if PRODUCTION and _weak_secret(SECRET_KEY):
+    raise ImproperlyConfigured("PRODUCTION=1 needs a real SECRET_KEY in the environment "
+                               "(at least 50 characters, 5 different ones; e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("PRODUCTION=1 refuses DEBUG=1: it would show tracebacks and settings to visitors")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 SITE_BASE_URL = env_str("SITE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -34,6 +44,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "corsheaders",
+    "csp",
+    "axes",
+    "import_export",  # bulk import/export of the catalogue (exhibits/transfer/)
     "exhibits",
 ]
 
@@ -48,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: answers locked-out logins
 ]
 
 ROOT_URLCONF = "guide_site.urls"
@@ -79,7 +94,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
-TIME_ZONE = "UTC"
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")  # what curators see; stored times stay UTC
 USE_I18N = True
 USE_TZ = True
 
@@ -104,6 +119,9 @@ AUDIO_DIR = "audio"  # under MEDIA_ROOT
 # sentences it has not said before. cleanup_media evicts least-recently-used units beyond the bound.
 UNIT_CACHE_DIR = "units"
 UNIT_CACHE_MAX_MB = env_int("UNIT_CACHE_MAX_MB", 2048)
+# Behind nginx: the internal location that serves MEDIA_ROOT once Django has checked who may
+# fetch a file (X-Accel-Redirect), e.g. "/_protected_media/"; empty = Django sends the bytes.
+MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT", "")
 
 # --- Celery ------------------------------------------------------------------------------------
 _broker_dir = VAR_DIR / "broker"
@@ -121,16 +139,19 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Redis: a message not acked within this many seconds is redelivered (acks_late). Must
-        # exceed the hard time limit and the longest retry countdown, or work runs twice.
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900),
+        # Redis: a message not acked within this many seconds is redelivered (acks_late). Set
+        # above the longest render's hard time limit plus the longest retry countdown, so a
+        # healthy render is never delivered twice; recovering from a dead worker does not wait
+        # for it (the sweeper re-sends by heartbeat, RENDER_RUNNING_STALE_SECONDS).
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 0),  # 0: derived below
         # A curator's save must not hang on a dead Redis: fail fast, the sweeper re-sends.
         "socket_connect_timeout": 2,
     }
 # The modules that define tasks, imported by every worker (and beat) at start; a missing one
 # is an ImportError there, not a silently empty worker. Task names are fixed in the decorators
 # ("exhibits.render_narration", ...), so moving a module never orphans queued messages.
-CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks"]
+CELERY_IMPORTS = ["exhibits.render.tasks", "exhibits.api.tasks", "exhibits.ops.heartbeat",
+                  "exhibits.analytics.tasks"]  # heartbeat: /healthz
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # what a worker started without -Q consumes
 # Engines whose renders need a worker of their own (another Python, other packages): engine ->
 # queue. That worker runs `celery -A guide_site worker -Q sambert`; the default worker never
@@ -161,13 +182,39 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_int("CELERY_WORKER_PROC_ALIVE_TIMEOUT", 6
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
-# A job queued (sent) longer ago than this without starting lost its message (e.g. Redis
-# restarted empty) and is re-sent; a job "rendering" for longer than the hard time limit lost
-# its worker. Re-sending is harmless: a job that already finished ignores the message.
-RENDER_QUEUED_STALE_SECONDS = env_int("RENDER_QUEUED_STALE_SECONDS", 600)
-RENDER_RUNNING_STALE_SECONDS = env_int("RENDER_RUNNING_STALE_SECONDS", CELERY_TASK_TIME_LIMIT + 120)
-RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 5)  # deliveries of one job before it fails
+# --- render job liveness and limits (issue #14; README "Recovery") ------------------------------
+# Liveness, not age: the worker rendering a job renews its heartbeat every
+# RENDER_HEARTBEAT_SECONDS; the sweeper (every SWEEP_INTERVAL_SECONDS) re-sends a "rendering" job
+# whose heartbeat is older than RENDER_RUNNING_STALE_SECONDS (its worker died) and a "queued" job
+# not claimed RENDER_QUEUED_STALE_SECONDS after it was sent (its message was lost). Re-sending is
+# harmless: claiming is idempotent, a duplicate of a finished job is dropped, one of a job another
+# worker is rendering waits for that worker's heartbeat to stop.
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 15)
+RENDER_HEARTBEAT_SECONDS = env_int("RENDER_HEARTBEAT_SECONDS", 10)
+RENDER_RUNNING_STALE_SECONDS = env_int("RENDER_RUNNING_STALE_SECONDS", 30)
+RENDER_QUEUED_STALE_SECONDS = env_int("RENDER_QUEUED_STALE_SECONDS", 60)
+# Claims of one job that found its previous worker dead before the job fails (a render that
+# keeps killing its worker, e.g. out of memory).
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 5)
+# Healable errors (disk, permissions, database, broker) retry with exponential backoff (5 s
+# doubling, at most RENDER_RETRY_BACKOFF_MAX_SECONDS) for RENDER_HEAL_WINDOW_SECONDS; then the
+# job fails as healable and the sweeper queues a new one. Other errors fail for good.
+RENDER_RETRY_BACKOFF_SECONDS = env_int("RENDER_RETRY_BACKOFF_SECONDS", 5)
+RENDER_RETRY_BACKOFF_MAX_SECONDS = env_int("RENDER_RETRY_BACKOFF_MAX_SECONDS", 300)
+RENDER_HEAL_WINDOW_SECONDS = env_int("RENDER_HEAL_WINDOW_SECONDS", 1800)
+# Input limit: a narration script has at most this many characters (the admin, the services and
+# the API say so with both numbers). 20,000 characters is well over an hour of speech.
+NARRATION_MAX_CHARS = env_int("NARRATION_MAX_CHARS", 20000)
+# A render's soft time limit scales with its length: base + per character (hard limit +60 s).
+RENDER_TIME_LIMIT_BASE_SECONDS = env_int("RENDER_TIME_LIMIT_BASE_SECONDS", 120)
+RENDER_TIME_LIMIT_MS_PER_CHAR = env_int("RENDER_TIME_LIMIT_MS_PER_CHAR", 100)
+RENDER_HARD_LIMIT_MARGIN_SECONDS = 60
+if CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout") == 0:
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(
+        CELERY_TASK_TIME_LIMIT,
+        RENDER_TIME_LIMIT_BASE_SECONDS + NARRATION_MAX_CHARS * RENDER_TIME_LIMIT_MS_PER_CHAR // 1000
+        + RENDER_HARD_LIMIT_MARGIN_SECONDS,
+    ) + RENDER_RETRY_BACKOFF_MAX_SECONDS + 60
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-renders": {"task": "exhibits.sweep_stale_renders", "schedule": SWEEP_INTERVAL_SECONDS},
 }
@@ -187,6 +234,53 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- lock-down (issue #14) ------------------------------------------------------------------------
+# Content-Security-Policy on every response (django-csp). No 'unsafe-inline' anywhere: the visitor
+# pages inline a few small files (exhibits/templates/exhibits/inline/, no extra request) that the
+# policy allows by their SHA-256, so cached pages (and a service worker's copies) stay valid, which
+# per-response nonces would not; the admin's styles are static files. data: is the empty favicon.
+# deploy/nginx/guide.conf sets a policy on the files nginx serves itself.
+import base64  # noqa: E402
+import hashlib  # noqa: E402
+
+from csp.constants import NONE, SELF  # noqa: E402
+
+INLINE_ASSETS_DIR = BASE_DIR / "exhibits" / "templates" / "exhibits" / "inline"
+
+
+def inline_hashes(suffix: str) -> list[str]:
+    """CSP sources for every inline asset ending in ``suffix`` (the included file is the element's text)."""
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()}'"
+            for path in sorted(INLINE_ASSETS_DIR.glob(f"*{suffix}"))]
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *inline_hashes(".js")],
+        "style-src": [SELF, *inline_hashes(".css")],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Admin login throttling (django-axes, attempts stored in the database): after AXES_FAILURE_LIMIT
+# wrong passwords for one username from one address, that pair is refused for AXES_COOLOFF_HOURS.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_CLIENT_IP_CALLABLE = "exhibits.ops.login_guard.client_ip"  # honours NUM_PROXIES, like the API
+AXES_VERBOSE = False
 
 # --- speech API and operations (issue #6; see deploy/README-ops.md) -----------------------------
 # Redis for rate limits, render locks and health; defaults to the broker when that is Redis.
@@ -235,3 +329,14 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-api-key")
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})  # merge with other entries
 CELERY_BEAT_SCHEDULE["cleanup-media"] = {"task": "exhibits.cleanup_media", "schedule": CLEANUP_INTERVAL_SECONDS}
+
+# --- bulk import/export (exhibits/transfer/; the admin offers CSV and XLSX) ---------------------
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+
+# --- listening analytics (issue #18; exhibits/analytics) -----------------------------------------
+# Beacons per client address per minute. A museum's guest Wi-Fi puts many phones behind one
+# address (set NUM_PROXIES so the real client address is used behind nginx).
+LISTENING_RATE_LIMIT = env_int("LISTENING_RATE_LIMIT", 600)
+LISTENING_RAW_RETENTION_DAYS = env_int("LISTENING_RAW_RETENTION_DAYS", 30)  # raw events; daily totals stay
+LISTENING_ROLLUP_SECONDS = env_int("LISTENING_ROLLUP_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["rollup-listening"] = {"task": "exhibits.rollup_listening", "schedule": LISTENING_ROLLUP_SECONDS}

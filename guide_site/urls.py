@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from exhibits.analytics.endpoint import listen
 from exhibits.ops.health import healthz
 from exhibits.visitor.media import serve_media
 
@@ -11,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("exhibits.api.urls")),  # speech API (issue #6)
     path("healthz", healthz, name="healthz"),
+    path("listen", listen, name="listen"),  # listening beacons from exhibit pages (issue #18)
     path("", include("exhibits.visitor.urls")),
 ]
 

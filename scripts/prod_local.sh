@@ -49,6 +49,7 @@ if cfg["ENGINE"].endswith("postgresql"):
 PY
 "$BIN/python" manage.py migrate --noinput -v0
 "$BIN/python" manage.py collectstatic --noinput -v0
+"$BIN/python" manage.py setup_roles >/dev/null
 
 pids=()
 stop_all() {

@@ -51,9 +51,19 @@ def cmd_speak(args) -> int:
     return 0
 
 
+def _report(clause: dict) -> str:
+    """A clause as a curator reads it: text, pinyin, who decided what, and what is uncertain."""
+    lines = [clause["text"], "  " + " ".join(clause["pinyin"])]
+    lines += [f"  {r['text']} → {r['spoken']}  ← normaliser: {r['rule']}" for r in clause["rewrites"]]
+    lines += [f"  {d['char']} {d['pinyin']}  ← {d['source']}" for d in clause["decided"]]
+    lines += [f"  ? {u['char']} {u['pinyin']}  uncertain; also read {' / '.join(u['alternatives'])}"
+              for u in clause["uncertain"]]
+    return "\n".join(lines)
+
+
 def cmd_explain(args) -> int:
     for clause in explain(_text(args), emotion=args.emotion):
-        print(json.dumps(clause, ensure_ascii=False))
+        print(_report(clause) if args.report else json.dumps(clause, ensure_ascii=False))
     return 0
 
 
@@ -86,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     exp = sub.add_parser("explain", help="print the front end's reading, one JSON object per clause")
     _add_text_args(exp)
     exp.add_argument("--emotion", default="neutral")
+    exp.add_argument("--report", action="store_true",
+                     help="readable pronunciation report instead of JSON: sources and uncertain characters")
     exp.set_defaults(func=cmd_explain)
     sub.add_parser("voices", help="list engines and voices").set_defaults(func=cmd_voices)
     args = parser.parse_args(argv)

@@ -172,7 +172,7 @@ def to_pcm16(samples: np.ndarray) -> bytes:
     return scaled.astype("<i2").tobytes()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def ffmpeg_exe() -> str:
     """The ffmpeg bundled with imageio-ffmpeg: the servers have no system ffmpeg on PATH."""
     import imageio_ffmpeg
@@ -221,24 +221,26 @@ def write_wav(path: Path | str, samples: np.ndarray, sample_rate: int) -> None:
 
 
 def write_mp3(path: Path | str, samples: np.ndarray, sample_rate: int, bitrate: str = "96k") -> None:
-    """Mono MP3 via pydub + bundled ffmpeg, written atomically.
+    """Mono MP3 via the bundled ffmpeg, written atomically; no temporary file anywhere else.
 
     The rate is kept when MP3 supports it, otherwise resampled up to the next MP3 rate.
-    The segment is built from raw PCM so pydub never needs ffprobe.
+    PCM goes to ffmpeg on stdin and ffmpeg writes the atomic temp file beside ``path`` itself
+    (through /dev/fd, so it can seek back and fill in the Xing/LAME header with the exact length).
+    A process killed mid-encode leaves at most that hidden ``.<name>.<random>.tmp``, which
+    ``cleanup_media`` removes; nothing in /tmp.
     """
-    with warnings.catch_warnings():
-        # pydub warns at import that PATH has no ffmpeg (we pass our own) and that audioop is deprecated
-        warnings.simplefilter("ignore", RuntimeWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from pydub import AudioSegment
-
     if sample_rate not in MP3_RATES:
         target = next((r for r in MP3_RATES if r >= sample_rate), MP3_RATES[-1])
         samples, sample_rate = resample(samples, sample_rate, target), target
-    segment = AudioSegment(data=to_pcm16(samples), sample_width=2, frame_rate=sample_rate, channels=1)
-    segment.converter = ffmpeg_exe()  # per instance, so pydub's class-wide setting is left alone
     with _atomic_write(path) as fh:
-        segment.export(fh, format="mp3", bitrate=bitrate)
+        fd = fh.fileno()
+        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1",
+               "-i", "pipe:0", "-b:a", bitrate, "-f", "mp3", "-y", f"/dev/fd/{fd}"]
+        proc = subprocess.run(cmd, input=to_pcm16(samples), capture_output=True, pass_fds=(fd,), check=False)
+        if proc.returncode != 0:
+            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"ffmpeg could not encode {Path(path).name}: {' / '.join(tail) or proc.returncode}")
+        fh.seek(0, os.SEEK_END)  # ffmpeg wrote through its own descriptor: flush/fsync see the full file
 
 
 def decode(path: Path | str) -> tuple[np.ndarray, int]:

@@ -22,9 +22,21 @@ class Clause:
     pause_ms: int = 0  # silence after this clause (punctuation pause + explicit [pause] tags)
     start: int = 0  # [start, end) offsets of ``text`` in ``Script.transcript``
     end: int = 0
+    # Per character of ``normalized``: what decided its reading — "override", "lexicon",
+    # "museum lexicon", "model" (the polyphone model) or "dictionary" (pypinyin).
+    sources: tuple[str, ...] = ()
+    # (index in ``normalized``, other readings) where the polyphone model and pypinyin (a phrase
+    # or the character's usual reading) disagreed: ``pinyin`` holds the winner, the listed
+    # readings lost, the other side's first. A curator confirms or pins them.
+    uncertain: tuple[tuple[int, tuple[str, ...]], ...] = ()
     words: tuple[tuple[int, int], ...] = ()  # word spans [start, end) over ``normalized``, from the front end's segmentation
+    # What the text normaliser rewrote, in text order: (source text, spoken text, rule name),
+    # the rule being a museum rule ("year", "score", ...) or "wetext".
+    rewrites: tuple[tuple[str, str, str], ...] = ()
 
     def explain(self) -> dict:
+        # "decided": every reading that the model, a lexicon or an override gave, so a curator
+        # sees what did not simply come from the dictionary.
         return {
             "text": self.text,
             "normalized": self.normalized,
@@ -32,6 +44,12 @@ class Clause:
             "emotion": self.emotion,
             "intensity": self.intensity,
             "pause_ms": self.pause_ms,
+            "words": [self.normalized[s:e] for s, e in self.words],
+            "rewrites": [{"text": text, "spoken": spoken, "rule": rule} for text, spoken, rule in self.rewrites],
+            "decided": [{"index": i, "char": self.normalized[i], "pinyin": self.pinyin[i], "source": src}
+                        for i, src in enumerate(self.sources) if src != "dictionary"],
+            "uncertain": [{"index": i, "char": self.normalized[i], "pinyin": self.pinyin[i],
+                           "alternatives": list(alternatives)} for i, alternatives in self.uncertain],
         }
 
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from synthesis.clause import Clause, Script
 from synthesis.lexicon import Lexicon
 from synthesis.markup import INTENSITY_RANGE, Markup, ScriptError, canonical_emotion, parse
-from synthesis.normalize import normalize
-from synthesis.pinyin import has_reading, segment, to_pinyin
+from synthesis.normalize import normalize_with_trace
+from synthesis.pinyin import read, segment
+from synthesis.syllables import has_reading
 
 # Bump whenever normalisation, pinyin or sandhi rules change what is spoken: it belongs in
 # audio cache keys next to Lexicon.version.
-FRONTEND_VERSION = "2"
+FRONTEND_VERSION = "2"  # 2: wetext-based normaliser; polyphones by the g2pM model within jieba words
 
 _SENTENCE = frozenset("。！？…!?")
 _COMMA = frozenset("，、；：,;:")
@@ -72,6 +73,7 @@ class _Spoken:
     pinned: dict[int, str] = field(default_factory=dict)  # index in chars → override syllable
     spans: list[tuple[int, int]] = field(default_factory=list)  # override terms in chars
     unreadable: list[str] = field(default_factory=list)
+    rewrites: list[tuple[str, str, str]] = field(default_factory=list)  # normaliser: (source, spoken, rule)
 
 
 @dataclass
@@ -124,7 +126,9 @@ class _Analyser:
         overrides = [o for o in self.m.overrides if start <= o.start and o.end <= end]
         for o in overrides + [None]:
             stop = o.start if o else end
-            for ch in normalize(self.text[pos:stop], at=(self.line(pos), self.column(pos))):
+            said, rewrites = normalize_with_trace(self.text[pos:stop], at=(self.line(pos), self.column(pos)))
+            result.rewrites += rewrites
+            for ch in said:
                 if has_reading(ch):
                     result.chars += ch
                 elif not _silent(ch) and ch not in result.unreadable:
@@ -214,13 +218,12 @@ def analyse(script: str, *, lexicon: Lexicon | None = None, emotion: str = "neut
                 else:
                     lead_ms += explicit
                 continue
-            cited, said = to_pinyin(spoken.chars, lexicon, spoken.pinned, spoken.spans)
+            reading = read(spoken.chars, lexicon, spoken.pinned, spoken.spans)
             clauses.append({
-                "text": text[a:b], "normalized": spoken.chars, "pinyin": cited, "spoken": said,
+                "text": text[a:b], "normalized": spoken.chars, "reading": reading, "rewrites": tuple(spoken.rewrites),
                 "emotion": piece.emotion or default_emotion,
                 "intensity": piece.intensity if piece.emotion else float(intensity),
                 "start": a, "end": b, "kind": kind, "explicit": explicit,
-                "words": tuple(segment(spoken.chars, lexicon, spoken.spans)),
             })
     if not clauses:
         raise ScriptError(1, 1, "脚本里没有可以朗读的中文文字，请输入要朗读的内容 / the script has nothing "
@@ -228,10 +231,10 @@ def analyse(script: str, *, lexicon: Lexicon | None = None, emotion: str = "neut
     return Script(
         transcript=text,
         clauses=tuple(
-            Clause(text=c["text"], normalized=c["normalized"], pinyin=c["pinyin"], spoken=c["spoken"],
-                   emotion=c["emotion"], intensity=c["intensity"],
+            Clause(text=c["text"], normalized=c["normalized"], pinyin=c["reading"].cited,
+                   spoken=c["reading"].spoken, emotion=c["emotion"], intensity=c["intensity"],
                    pause_ms=pauses.ms(c["kind"]) + c["explicit"], start=c["start"], end=c["end"],
-                   words=c["words"])
+                   sources=c["reading"].sources, uncertain=c["reading"].uncertain, words=c["reading"].words, rewrites=c["rewrites"])
             for c in clauses
         ),
         lead_pause_ms=an.lead_ms + lead_ms,

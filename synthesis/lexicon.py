@@ -3,7 +3,9 @@
 The shipped table (``data/museum_lexicon.tsv``) holds readings a museum must get right
 (单于 chan2 yu2, 龟兹 qiu1 ci2 …). A caller (an exhibit, a curator's settings page) may
 add or replace entries; the caller's word wins. ``version`` is a hash of the merged
-readings so that cached audio is invalidated whenever any reading changes.
+readings so that cached audio is invalidated whenever any reading changes. ``origin`` tells
+the two apart ("museum lexicon" or "lexicon"), so the front end can apply the curator's
+entries over the shipped ones and say which one decided a reading.
 """
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from synthesis.pinyin import has_reading, parse_syllables
+from synthesis.syllables import has_reading, parse_syllables
 
 SHIPPED_PATH = Path(__file__).resolve().parent / "data" / "museum_lexicon.tsv"
+ORIGINS = ("lexicon", "museum lexicon")  # the caller's entries win over the shipped ones
 
 
 class LexiconError(ValueError):
@@ -63,11 +66,14 @@ class Lexicon:
         shipped = _read_tsv(path) if path is not None else {}
         self._readings: dict[str, tuple[str, ...]] = {t: s for t, (s, _) in shipped.items()}
         self._notes: dict[str, str] = {t: n for t, (_, n) in shipped.items()}
+        self._curated: set[str] = set()
         for term, reading in (overrides or {}).items():
             term = term.strip()
             self._readings[term] = _check_entry(term, reading, "lexicon override")
             self._notes.pop(term, None)
-        self._max_len = max((len(t) for t in self._readings), default=0)
+            self._curated.add(term)
+        self._max_len = {origin: max((len(t) for t in self._readings if self.origin(t) == origin), default=0)
+                         for origin in ORIGINS}
         # Notes are excluded: they do not change what is spoken, so they must not bust caches.
         canonical = "\n".join(f"{t}\t{' '.join(s)}" for t, s in sorted(self._readings.items()))
         self._version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
@@ -83,7 +89,7 @@ class Lexicon:
 
     @property
     def max_len(self) -> int:
-        return self._max_len
+        return max(self._max_len.values())
 
     def lookup(self, term: str) -> tuple[str, ...] | None:
         return self._readings.get(term)
@@ -91,12 +97,17 @@ class Lexicon:
     def note(self, term: str) -> str:
         return self._notes.get(term, "")
 
-    def match(self, text: str, pos: int = 0) -> tuple[str, tuple[str, ...]] | None:
-        """The longest entry starting at text[pos], or None."""
-        for length in range(min(self._max_len, len(text) - pos), 0, -1):
+    def origin(self, term: str) -> str:
+        """"lexicon" for the caller's entries, "museum lexicon" for shipped ones."""
+        return "lexicon" if term in self._curated else "museum lexicon"
+
+    def match(self, text: str, pos: int = 0, *, origin: str | None = None) -> tuple[str, tuple[str, ...]] | None:
+        """The longest entry starting at text[pos] (only entries of ``origin`` if given), or None."""
+        longest = self._max_len[origin] if origin else self.max_len
+        for length in range(min(longest, len(text) - pos), 0, -1):
             term = text[pos:pos + length]
             reading = self._readings.get(term)
-            if reading is not None:
+            if reading is not None and origin in (None, self.origin(term)):
                 return term, reading
         return None
 

@@ -18,9 +18,10 @@ import re
 from dataclasses import dataclass
 
 from synthesis.clause import EMOTIONS
-from synthesis.pinyin import has_reading, parse_syllables
+from synthesis.syllables import has_reading, parse_syllables
 
-EMOTION_ALIASES: dict[str, str] = {name: name for name in EMOTIONS} | {
+EMOTION_ALIASES: dict[str, str] = {
+    **{name: name for name in EMOTIONS},
     "平静": "neutral", "喜悦": "happy", "悲伤": "sad", "愤怒": "angry",
     "恐惧": "fear", "惊讶": "surprise", "厌恶": "disgust",
 }

@@ -1,183 +1,187 @@
 """Citation pinyin for spoken characters, and the tone sandhi that turns it into speech.
 
-Every syllable is tone-numbered (TONE3 with neutral tone as 5: "ma5"), one per character.
-Precedence, lowest to highest: pypinyin (with its phrase dictionary) < the small fix
-table below (general words pypinyin misreads) < the museum ``Lexicon`` < a per-occurrence
-override from the script markup.
+Every syllable is tone-numbered (TONE3 with neutral tone as 5: "ma5"), one per character;
+the format lives in ``synthesis.syllables``. ``read()`` decides each character's reading
+and records which source decided it, highest precedence first:
+
+    override        {字|pinyin} in the script, for this occurrence only
+    lexicon         the caller's (curator's) lexicon entries
+    museum lexicon  the shipped table, data/museum_lexicon.tsv
+    model           the g2pM polyphone model (``synthesis.polyphone``), for polyphonic characters
+    dictionary      pypinyin: its phrase dictionary on whole words, else the usual reading
+
+except that a multi-character phrase outranks the model (``PHRASE_BEATS_MODEL``: measured).
+
+Words come from jieba (``synthesis.wordseg``), with override spans and lexicon terms kept
+whole; a few grammar rules (``synthesis.reading_rules``) rank with phrases. Where the model
+and the dictionary disagree the character is *uncertain*: ``Reading.uncertain`` lists the
+readings that lost, so a curator can pin the right one.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pypinyin import Style, lazy_pinyin
-from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
-from pypinyin.contrib.tone_convert import to_tone3
+from pypinyin.constants import PHRASES_DICT
+from pypinyin.seg.mmseg import seg as phrase_seg
 
-if TYPE_CHECKING:  # lexicon imports this module for syllable validation
+from synthesis import polyphone, wordseg
+from synthesis.reading_rules import Words, rule_reading
+from synthesis.syllables import tone, with_tone
+
+if TYPE_CHECKING:  # only for annotations: lexicon and pinyin never import each other
     from synthesis.lexicon import Lexicon
 
-# Everyday words where pypinyin 0.55 picks the wrong reading in exhibit labels
-# (measurements and vessel descriptions). Historical names belong in the lexicon TSV.
-_PHRASE_FIXES: dict[str, tuple[str, ...]] = {
-    term: tuple(reading.split()) for term, reading in {
-        "长约": "chang2 yue1",  # 长约三十厘米: a length, not 长 zhang3
-        "长达": "chang2 da2",
-        "全长": "quan2 chang2",
-        "通长": "tong1 chang2",
-        "残长": "can2 chang2",
-        "长宽": "chang2 kuan1",
-        "盛放": "cheng2 fang4",  # 用于盛放酒: to hold, not 盛 sheng4
-        "盛酒": "cheng2 jiu3",
-        "盛水": "cheng2 shui3",
-        "盛食": "cheng2 shi2",
-        "蒙古": "meng3 gu3",
-        "中举": "zhong4 ju3",
-    }.items()
-}
-_FIX_MAX = max(len(t) for t in _PHRASE_FIXES)
+SOURCES = ("override", "lexicon", "museum lexicon", "model", "dictionary")
 
-# 长 directly before a number is a length (长三十厘米), which pypinyin reads zhang3.
-_NUMERALS = frozenset("零〇一二三四五六七八九十百千万亿两半")
+# On disagreement between the model and a multi-character phrase-dictionary match, which is
+# right more often? Measured on tests/data/polyphones.tsv (795 cases; lexicons and the rules of
+# reading_rules left out of the count): the phrase was right 141 times, the model 6 times,
+# both wrong 7 times. Where the dictionary had no phrase, only the character's usual reading,
+# the model was right 19 times and the usual reading 13 times. So a phrase beats the model,
+# and the model beats a usual reading. (g2pM alone reads 75.1% of the set: it was trained on
+# Wikipedia sentences and misses e.g. 为 wei4 and 了解 here; pypinyin alone reads 91.2%.)
+PHRASE_BEATS_MODEL = True
+
+_PHRASE_MAX = 8  # longest phrase looked up across words (pypinyin has a few longer idioms)
 _DIGITS = frozenset("零〇一二三四五六七八九十两")  # counting digits, not 百千万亿
 _BIG_UNITS = frozenset("百千万亿")
 # 一 stays yi1 after these: ordinals (第一 初一), fractions (之一), and words that end in
 # 一 (统一 唯一 单一 专一 划一 逐一) — pypinyin's phrase table is too sparse to find them.
 _YI_KEEP_AFTER = frozenset("第初之统唯单专划逐")
-_TONE_MARKS = re.compile("[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ]")
-_SYLLABLE = re.compile(r"([a-z]+)(\d)")
 
 
-def has_reading(ch: str) -> bool:
-    """True for characters pypinyin can read (Han characters and 〇)."""
-    return len(ch) == 1 and ord(ch) in PINYIN_DICT
+@dataclass(frozen=True)
+class Reading:
+    cited: tuple[str, ...]  # citation syllable per character
+    spoken: tuple[str, ...]  # after tone sandhi
+    sources: tuple[str, ...]  # per character, one of SOURCES
+    uncertain: tuple[tuple[int, tuple[str, ...]], ...]  # (index, readings that lost), model vs dictionary
+    words: tuple[tuple[int, int], ...]  # [start, end) word spans
 
 
-@lru_cache(maxsize=1)
-def _valid_bases() -> frozenset[str]:
-    # Every toneless syllable that some character is read as, spelled as pypinyin spells
-    # it in TONE3 (ü as v): exactly the set our own output can contain.
-    bases = set()
-    for readings in PINYIN_DICT.values():
-        for reading in readings.split(","):
-            bases.add(to_tone3(reading).rstrip("12345"))
-    return frozenset(bases)
-
-
-def is_valid_syllable(syllable: str) -> bool:
-    m = _SYLLABLE.fullmatch(syllable)
-    return bool(m) and m.group(2) in "12345" and m.group(1) in _valid_bases()
-
-
-def _parse_one(raw: str) -> str:
-    text = raw.strip().lower()
-    if _TONE_MARKS.search(text):  # accept chán as chan2: curators copy from dictionaries
-        text = to_tone3(text, neutral_tone_with_five=True)
-    text = text.replace("u:", "v").replace("ü", "v")
-    m = _SYLLABLE.fullmatch(text)
-    if not m:
-        if re.fullmatch(r"[a-z]+", text):
-            raise ValueError(f"syllable {raw!r} has no tone number; write e.g. {text}1 … {text}5")
-        raise ValueError(f"{raw!r} is not a tone-numbered pinyin syllable such as chan2")
-    base, tone = m.groups()
-    if tone not in "12345":
-        raise ValueError(f"syllable {raw!r}: tone must be 1–5 (5 = neutral), e.g. {base}2")
-    if base not in _valid_bases():
-        raise ValueError(f"{raw!r} is not a Mandarin syllable; check the spelling (ü is written v)")
-    return base + tone
-
-
-def parse_syllables(text: str) -> tuple[str, ...]:
-    """'chan2 yu2' → ('chan2', 'yu2'); raises ValueError naming the bad syllable."""
-    parts = [p for p in re.split(r"[\s,，']+", text) if p]
-    if not parts:
-        raise ValueError("no pinyin given; write tone-numbered syllables such as chan2 yu2")
-    return tuple(_parse_one(p) for p in parts)
-
-
-def tone(syllable: str) -> int:
-    return int(syllable[-1])
-
-
-def _with_tone(syllable: str, new_tone: int) -> str:
-    return f"{syllable[:-1]}{new_tone}"
-
-
-def _longest(table: Mapping[str, tuple[str, ...]], max_len: int, text: str, pos: int):
-    for length in range(min(max_len, len(text) - pos), 1, -1):
-        reading = table.get(text[pos:pos + length])
-        if reading is not None:
-            return text[pos:pos + length], reading
-    return None
-
-
-def _overlay(chars: str, out: list[str], match, pinned: Mapping[int, str]) -> None:
-    """Write longest matches from ``match`` over ``out``, never across a pinned syllable."""
-    i = 0
-    while i < len(chars):
-        if i in pinned:
-            i += 1
-            continue
-        limit = next((j for j in range(i, len(chars)) if j in pinned), len(chars))
-        found = match(chars[:limit], i)
-        if found:
-            term, reading = found
-            out[i:i + len(term)] = reading
-            i += len(term)
-        else:
-            i += 1
-
-
-def citation(chars: str, lexicon: "Lexicon", pinned: Mapping[int, str] | None = None) -> tuple[str, ...]:
-    """Dictionary (pre-sandhi) reading of ``chars``, which must all satisfy has_reading()."""
-    pinned = pinned or {}
-    if not chars:
-        return ()
-    out = lazy_pinyin(chars, style=Style.TONE3, neutral_tone_with_five=True)
-    if len(out) != len(chars):  # only readable characters come in, so this is a bug
-        raise AssertionError(f"pypinyin returned {len(out)} syllables for {len(chars)} characters")
-    for i, ch in enumerate(chars):
-        # pypinyin's phrase table stores 一个 yi2 and 不是 bu2 already sandhied; citation
-        # tones must be the dictionary ones so sandhi() is applied exactly once.
-        if ch == "一" and out[i] in ("yi2", "yi4"):
-            out[i] = "yi1"
-        elif ch == "不" and out[i] == "bu2":
-            out[i] = "bu4"
-        elif ch == "长" and i + 1 < len(chars) and chars[i + 1] in _NUMERALS:
-            out[i] = "chang2"
-    _overlay(chars, out, lambda text, pos: _longest(_PHRASE_FIXES, _FIX_MAX, text, pos), pinned)
-    _overlay(chars, out, lexicon.match, pinned)
-    for i, syllable in pinned.items():
-        out[i] = syllable
-    return tuple(out)
-
-
-def segment(chars: str, lexicon: "Lexicon", spans: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
-    """Greedy max-match words as [start, end) pairs; ``spans`` (overrides) are kept whole.
-
-    The dictionary is pypinyin's phrase table plus our lexicon: it only knows words with
-    polyphones, so most text falls apart into single characters, which the sandhi rules
-    below treat sensibly.
-    """
-    starts = {s: e for s, e in spans}
-    words, i = [], 0
+def _fixed_terms(chars: str, lexicon: Lexicon, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Override spans and longest lexicon matches outside them: words nothing may cut."""
+    starts = dict(spans)
+    fixed, i = [], 0
     while i < len(chars):
         if i in starts:
-            words.append((i, starts[i]))
+            fixed.append((i, starts[i]))
             i = starts[i]
             continue
         limit = next((s for s in sorted(starts) if s > i), len(chars))
-        end = i + 1
-        for length in range(min(10, limit - i), 1, -1):
-            word = chars[i:i + length]
-            if word in lexicon or word in _PHRASE_FIXES or word in PHRASES_DICT:
-                end = i + length
+        found = lexicon.match(chars[:limit], i)
+        if found and len(found[0]) > 1:
+            fixed.append((i, i + len(found[0])))
+            i += len(found[0])
+        else:
+            i += 1
+    return fixed
+
+
+def segment(chars: str, lexicon: Lexicon, spans: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+    """Words as [start, end) pairs: jieba's, with ``spans`` (overrides) and lexicon terms whole."""
+    out, pos = [], 0
+    for start, end in _fixed_terms(chars, lexicon, spans) + [(len(chars), len(chars))]:
+        if pos < start:
+            out += [(pos + s, pos + e) for s, e in wordseg.words(chars[pos:start])]
+        if start < end:
+            out.append((start, end))
+        pos = end
+    return out
+
+
+def _phrase_pieces(chars: str, words: Sequence[tuple[int, int]]) -> list[str]:
+    """``chars`` cut for phrase lookup: the longest phrase-dictionary entry made of whole words
+    (三更 from 三+更, never 了结 out of 递交/了/结案), else the word cut by pypinyin's own
+    segmenter (a long word may hold a shorter phrase)."""
+    pieces, n = [], 0
+    while n < len(words):
+        start, end = words[n]
+        last = None  # index of the last word of the longest phrase starting here
+        for m in range(n, len(words)):
+            if words[m][1] - start > _PHRASE_MAX:
                 break
-        words.append((i, end))
-        i = end
-    return words
+            if words[m][1] - start > 1 and chars[start:words[m][1]] in PHRASES_DICT:
+                last = m
+        if last is not None:
+            pieces.append(chars[start:words[last][1]])
+            n = last + 1
+        else:
+            pieces += phrase_seg.cut(chars[start:end])
+            n += 1
+    return pieces
+
+
+def _dictionary(chars: str, words: Sequence[tuple[int, int]]) -> tuple[list[str], list[bool]]:
+    """pypinyin's reading of each word, and per character whether it is certain: given by a
+    multi-character phrase of its dictionary or a grammar rule (``reading_rules``), not by
+    the character's usual reading."""
+    syllables, certain = [], []
+    for piece in _phrase_pieces(chars, words):
+        syllables += lazy_pinyin(piece, style=Style.TONE3, neutral_tone_with_five=True)
+        certain += [len(piece) > 1 and piece in PHRASES_DICT] * len(piece)
+    layout = Words(words)
+    for i, ch in enumerate(chars):
+        # pypinyin's phrase table stores 一个 yi2 and 不是 bu2 already sandhied; citation
+        # tones must be the dictionary ones so sandhi() is applied exactly once.
+        if ch == "一" and syllables[i] in ("yi2", "yi4"):
+            syllables[i] = "yi1"
+        elif ch == "不" and syllables[i] == "bu2":
+            syllables[i] = "bu4"
+        elif ch in "长得地只" and (ruled := rule_reading(chars, i, layout)):
+            syllables[i], certain[i] = ruled, True
+    return syllables, certain
+
+
+def _overlay_lexicon(chars: str, out: list[str], sources: list[str], lexicon: Lexicon,
+                     pinned: Mapping[int, str]) -> None:
+    """Shipped entries first, then the curator's over them; never across a pinned syllable."""
+    for origin in ("museum lexicon", "lexicon"):
+        i = 0
+        while i < len(chars):
+            limit = next((j for j in range(i, len(chars)) if j in pinned), len(chars))
+            found = lexicon.match(chars[:limit], i, origin=origin) if i not in pinned else None
+            if found:
+                term, syllables = found
+                out[i:i + len(term)] = syllables
+                sources[i:i + len(term)] = [origin] * len(term)
+                i += len(term)
+            else:
+                i += 1
+
+
+def read(chars: str, lexicon: Lexicon, pinned: Mapping[int, str] | None = None,
+         spans: Sequence[tuple[int, int]] = ()) -> Reading:
+    """Readings, their sources and the words of ``chars`` (all satisfying has_reading())."""
+    pinned = pinned or {}
+    words = segment(chars, lexicon, spans)
+    cited, in_phrase = _dictionary(chars, words)
+    if len(cited) != len(chars):  # only readable characters come in, so this is a bug
+        raise AssertionError(f"pypinyin returned {len(cited)} syllables for {len(chars)} characters")
+    sources = ["dictionary"] * len(chars)
+    _overlay_lexicon(chars, cited, sources, lexicon, pinned)
+    for i, syllable in pinned.items():
+        cited[i], sources[i] = syllable, "override"
+    model = polyphone.model()
+    open_chars = [i for i, src in enumerate(sources) if src == "dictionary" and model.readings(chars[i])]
+    uncertain = []
+    for i, guess in model.predict(chars, open_chars).items():
+        best, listed = guess.ranked[0], cited[i]
+        if best == listed or not (in_phrase[i] and PHRASE_BEATS_MODEL):
+            cited[i], sources[i] = best, "model"
+        if best != listed:
+            loser = listed if cited[i] == best else best
+            uncertain.append((i, (loser,) + tuple(r for r in guess.ranked if r not in (cited[i], loser))))
+    spoken = sandhi(chars, cited, words)
+    return Reading(tuple(cited), spoken, tuple(sources), tuple(uncertain), tuple(words))
+
+
+def citation(chars: str, lexicon: Lexicon, pinned: Mapping[int, str] | None = None) -> tuple[str, ...]:
+    """Dictionary (pre-sandhi) reading of ``chars``, which must all satisfy has_reading()."""
+    return read(chars, lexicon, pinned).cited if chars else ()
 
 
 def _yi_tone(chars: str, i: int, syllables: Sequence[str], word_final: bool) -> str:
@@ -214,15 +218,15 @@ def sandhi(chars: str, syllables: Sequence[str], words: Sequence[tuple[int, int]
     for s, e in words:
         for i in range(s, e - 1):
             if tone(out[i]) == 3 and tone(out[i + 1]) == 3:
-                out[i] = _with_tone(out[i], 2)
+                out[i] = with_tone(out[i], 2)
     for (_, end), (start, _) in zip(words, words[1:]):
         if tone(out[end - 1]) == 3 and tone(out[start]) == 3:
-            out[end - 1] = _with_tone(out[end - 1], 2)
+            out[end - 1] = with_tone(out[end - 1], 2)
     return tuple(out)
 
 
-def to_pinyin(chars: str, lexicon: "Lexicon", pinned: Mapping[int, str] | None = None,
+def to_pinyin(chars: str, lexicon: Lexicon, pinned: Mapping[int, str] | None = None,
               spans: Sequence[tuple[int, int]] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(citation, spoken) syllables for ``chars``; ``spans`` are override terms kept as words."""
-    cited = citation(chars, lexicon, pinned)
-    return cited, sandhi(chars, cited, segment(chars, lexicon, spans))
+    reading = read(chars, lexicon, pinned, spans)
+    return reading.cited, reading.spoken

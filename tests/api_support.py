@@ -124,10 +124,10 @@ def child_env(**extra) -> dict:
     return env
 
 
-def start(args: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+def start(args: list[str], env: dict, log_path: Path, cwd: Path = ROOT) -> subprocess.Popen:
     """A child in its own process group (so stop() takes its children too), output to a file."""
     log = open(log_path, "wb")
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:

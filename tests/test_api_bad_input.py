@@ -80,6 +80,23 @@ def test_unparseable_bodies(api, guard, path, raw, status, code):
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_deeply_nested_json_is_a_400_not_a_recursion_error(api, guard, path, opening, closing):
+    raw = b'{"text": ' + opening * 2000 + b"1" + closing * 2000 + b"}"  # 4-12 KB, 2,001 levels
+    body = assert_error(api.post(path, raw=raw), 400, "parse_error")
+    assert "nested" in str(body["detail"])
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    from exhibits.api.parsers import MAX_JSON_DEPTH, json_depth
+
+    assert json_depth(b'{"text": "' + b"[" * 500 + b'"}') == 1
+    assert json_depth(rb'{"text": "\"' + b"[" * 500) == 1  # an escaped quote does not end the string
+    assert json_depth(rb'{"text": "\\"' + b"[" * 500 + b"]" * 500 + b"}") > MAX_JSON_DEPTH  # an escaped backslash does
+    assert json_depth(b'{"a": [[1], {"b": "]]]]]]]]]]]]]]]]]]]]]]]]]]"}]}' + b"[" * 30) > MAX_JSON_DEPTH
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"])
 def test_wrong_content_types(api, guard, path, content_type):
     assert_error(api.post(path, raw=b"text=hello", content_type=content_type), 415, "unsupported_media_type")

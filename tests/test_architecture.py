@@ -62,7 +62,8 @@ RULES = {
         ("synthesis",), ("django", "exhibits", "guide_site")),
     "the visitor site is read-only": Rule(
         "visitor pages read models; every write goes through services, which they never import",
-        ("exhibits.visitor",), ("exhibits.services", "exhibits.render", "exhibits.api", "exhibits.admin")),
+        ("exhibits.visitor",), ("exhibits.services", "exhibits.render", "exhibits.api", "exhibits.admin",
+                                "exhibits.analytics")),
     "nothing below imports the admin": Rule(
         "the admin sits on top of services, forms and models; importing it back makes circles",
         ("exhibits", "guide_site"), ("exhibits.admin",), exempt=("exhibits.admin",)),
@@ -75,10 +76,16 @@ RULES = {
     "render jobs stay below the sites": Rule(
         "render jobs may use services, ops and the library, never the pages or the API built on them",
         ("exhibits.render",), ("exhibits.visitor", "exhibits.api", "exhibits.admin")),
+    "imports write through services": Rule(
+        "bulk import writes rows as the admin does (services); the pages, API and render jobs are not its business",
+        ("exhibits.transfer",), ("exhibits.visitor", "exhibits.api", "exhibits.admin", "exhibits.render")),
     "ops modules are leaves": Rule(
         "services, forms, the admin and the API import ops.moderation; ops importing them back is a circle",
         ("exhibits.ops",), ("exhibits.services", "exhibits.forms", "exhibits.render", "exhibits.visitor",
                             "exhibits.api", "exhibits.admin")),
+    "analytics stays beside the sites": Rule(
+        "listening analytics writes only its own rows; the dashboard in the admin and the endpoint's URL import it",
+        ("exhibits.analytics",), ("exhibits.visitor", "exhibits.services", "exhibits.render.tasks", "exhibits.admin")),
 }
 
 
@@ -124,6 +131,10 @@ BREAKING = [
     ("the pool does not import bulk", "exhibits.render.pool", "def run(j):\n    from . import bulk\n"),
     ("render jobs stay below the sites", "exhibits.render.job", "from exhibits.visitor import pages"),
     ("ops modules are leaves", "exhibits.ops.moderation", "from exhibits import services"),
+    ("imports write through services", "exhibits.transfer.resources", "from exhibits.render import job"),
+    ("the visitor site is read-only", "exhibits.visitor.views", "from exhibits.analytics.actions import do_record_listening_event"),
+    ("analytics stays beside the sites", "exhibits.analytics.report", "from exhibits.visitor import pages"),
+    ("analytics stays beside the sites", "exhibits.analytics.endpoint", "def f():\n    from exhibits import services\n"),
 ]
 # ... and these must not be (a rule that flags everything is as useless as one that flags nothing).
 ALLOWED = [
@@ -136,6 +147,8 @@ ALLOWED = [
     ("the pool does not import bulk", "exhibits.render.pool", "from exhibits.render.job import run_here"),
     ("the pool does not import bulk", "exhibits.render.bulk", "from exhibits.render import pool"),
     ("render jobs stay below the sites", "exhibits.render.job", "from exhibits import services"),
+    ("imports write through services", "exhibits.transfer.resources", "from exhibits import services"),
+    ("analytics stays beside the sites", "exhibits.analytics.buffer", "from exhibits.render.redis_conn import redis_client"),
 ]
 
 

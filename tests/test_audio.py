@@ -1,6 +1,7 @@
 """synthesis.audio on synthetic signals whose right answers are known in advance."""
 import math
 import os
+import tempfile
 import wave
 
 import numpy as np
@@ -197,40 +198,60 @@ def test_mp3_round_trip(tmp_path, sr, expected_sr):
     assert os.listdir(tmp_path) == ["clip.mp3"]
 
 
-def _fail_after_partial_write(self, out_f, **kwargs):
-    out_f.write(b"ID3 half an mp3")
-    raise RuntimeError("encoder crashed")
+@pytest.fixture
+def crashing_encoder(tmp_path, monkeypatch):
+    """An "ffmpeg" that writes half a file to its output (the last argument), then fails."""
+    fake = tmp_path / "fake-ffmpeg"
+    fake.write_text('#!/bin/sh\nfor last; do :; done\nprintf "ID3 half an mp3" > "$last"\necho "encoder crashed" >&2\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(audio, "ffmpeg_exe", lambda: str(fake))
+    out = tmp_path / "out"
+    out.mkdir()
+    return out
 
 
-def test_mp3_failure_leaves_nothing_behind(tmp_path, monkeypatch):
-    from pydub import AudioSegment
-
-    monkeypatch.setattr(AudioSegment, "export", _fail_after_partial_write)
+def test_mp3_failure_leaves_nothing_behind(crashing_encoder):
     with pytest.raises(RuntimeError, match="encoder crashed"):
-        audio.write_mp3(tmp_path / "clip.mp3", harmonic_tone(200, 0.5, 24000), 24000)
-    assert os.listdir(tmp_path) == []
+        audio.write_mp3(crashing_encoder / "clip.mp3", harmonic_tone(200, 0.5, 24000), 24000)
+    assert os.listdir(crashing_encoder) == []
 
 
-def test_failure_keeps_existing_file(tmp_path, monkeypatch):
+def test_mp3_encoding_writes_no_temporary_file_elsewhere(tmp_path, monkeypatch):
+    """A worker killed mid-encode must not leave multi-MB WAVs in /tmp (pydub's export did)."""
+    scratch, seen = tmp_path / "tmp", tmp_path / "seen-while-encoding.txt"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    # The encoder looks at the temp folder while it runs (a kill would leave what it sees).
+    spy = tmp_path / "spy-ffmpeg"
+    spy.write_text(f'#!/bin/sh\nls -A "{scratch}" > "{seen}"\nexec "{audio.ffmpeg_exe()}" "$@"\n')
+    spy.chmod(0o755)
+    monkeypatch.setattr(audio, "ffmpeg_exe", lambda: str(spy))
+    out = tmp_path / "out"
+    audio.write_mp3(out / "clip.mp3", harmonic_tone(200, 3.0, 24000), 24000)
+    assert seen.read_text() == "" and os.listdir(scratch) == [] and os.listdir(out) == ["clip.mp3"]
+
+
+def test_failure_keeps_existing_file(tmp_path, monkeypatch, crashing_encoder):
     sr = 24000
-    wav, mp3 = tmp_path / "clip.wav", tmp_path / "clip.mp3"
+    wav, mp3 = crashing_encoder / "clip.wav", crashing_encoder / "clip.mp3"
     audio.write_wav(wav, harmonic_tone(200, 0.5, sr), sr)
+    monkeypatch.undo()  # the real encoder for the first version
     audio.write_mp3(mp3, harmonic_tone(200, 0.5, sr), sr)
     before = {p: p.read_bytes() for p in (wav, mp3)}
-
-    from pydub import AudioSegment
 
     def broken_writeframes(self, data):
         raise OSError("disk full")
 
     monkeypatch.setattr(wave.Wave_write, "writeframes", broken_writeframes)
-    monkeypatch.setattr(AudioSegment, "export", _fail_after_partial_write)
+    fake = tmp_path / "fake-ffmpeg"
+    monkeypatch.setattr(audio, "ffmpeg_exe", lambda: str(fake))
     with pytest.raises(OSError, match="disk full"):
         audio.write_wav(wav, harmonic_tone(300, 1.0, sr), sr)
     with pytest.raises(RuntimeError):
         audio.write_mp3(mp3, harmonic_tone(300, 1.0, sr), sr)
     assert {p: p.read_bytes() for p in (wav, mp3)} == before
-    assert sorted(os.listdir(tmp_path)) == ["clip.mp3", "clip.wav"]
+    assert sorted(os.listdir(crashing_encoder)) == ["clip.mp3", "clip.wav"]
 
 
 def test_decode_reports_undecodable_mp3(tmp_path):

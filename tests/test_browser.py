@@ -66,7 +66,7 @@ def test_exhibit_page_plays_follows_and_seeks(site):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{base}/e/{museum.ready.code}/")
-    page.wait_for_function("document.getElementById('player').duration > 0", timeout=15000)
+    page.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15000)
     duration = page.evaluate("document.getElementById('player').duration")
     assert duration == pytest.approx(museum.rendition.duration, abs=0.3)
     assert page.evaluate("navigator.mediaSession.metadata.title") == museum.ready.title
@@ -76,9 +76,9 @@ def test_exhibit_page_plays_follows_and_seeks(site):
     shot(page, "exhibit-loaded")
 
     page.evaluate("const a = document.getElementById('player'); a.muted = true; a.play()")
-    page.wait_for_function("document.querySelector('#transcript .c.on .said')", timeout=10000)
+    page.wait_for_function("() => document.querySelector('#transcript .c.on .said')", timeout=10000)
     first = active_clause(page)
-    page.wait_for_function(f"[...document.querySelectorAll('#transcript .c')].findIndex(c => c.classList.contains('on')) > {first}", timeout=10000)
+    page.wait_for_function(f"() => [...document.querySelectorAll('#transcript .c')].findIndex(c => c.classList.contains('on')) > {first}", timeout=10000)
     assert page.evaluate("document.querySelector('#transcript .c.on').getAttribute('aria-current')") == "true"
     shot(page, "exhibit-playing")
 
@@ -86,7 +86,7 @@ def test_exhibit_page_plays_follows_and_seeks(site):
     target = page.evaluate("document.querySelectorAll('#transcript .c').length") - 1
     start = page.evaluate(f"JSON.parse(document.getElementById('sync').textContent)[{target}][0]")
     page.locator("#transcript .c").nth(target).tap()
-    page.wait_for_function(f"document.querySelectorAll('#transcript .c')[{target}].classList.contains('on')", timeout=5000)
+    page.wait_for_function(f"() => document.querySelectorAll('#transcript .c')[{target}].classList.contains('on')", timeout=5000)
     assert page.evaluate("document.getElementById('player').currentTime") >= start - 0.05
 
     # Speed buttons.
@@ -99,7 +99,7 @@ def test_exhibit_page_plays_follows_and_seeks(site):
     page.locator("#transcript .c").nth(0).focus()
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('#transcript .c')[1].classList.contains('on')", timeout=5000)
+    page.wait_for_function("() => document.querySelectorAll('#transcript .c')[1].classList.contains('on')", timeout=5000)
     assert errors == []
 
 
@@ -161,3 +161,43 @@ def test_printed_labels_scan(many_labels, site):
     assert re.findall(rb"/Count (\d+)", pdf) == [b"2"]
     page.emulate_media(media="print")
     assert {r.text for r in zxingcpp.read_barcodes(Image.open(shot(page, "labels-print")))} == wanted
+
+
+# Every CSP violation: the DOM event (with the blocked directive) and Chromium's console report.
+RECORD_CSP_VIOLATIONS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+def test_pages_run_under_the_csp_without_violations(site):
+    browser, base, museum = site
+    context = browser.new_context(**PHONE)
+    context.add_init_script(RECORD_CSP_VIOLATIONS)
+    page = context.new_page()
+    console = []  # (string predicates below are functions: Playwright evals plain expressions)
+    page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
+    visited = []
+
+    def visit(url: str):
+        response = page.goto(url)
+        policy = response.headers.get("content-security-policy", "")
+        assert "default-src 'self'" in policy and "unsafe-inline" not in policy, (url, policy)
+        visited.append(url)
+        return response
+
+    visit(f"{base}/e/{museum.ready.code}/")
+    page.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15000)
+    page.evaluate("const a = document.getElementById('player'); a.muted = true; a.play()")
+    page.wait_for_function("() => document.querySelector('#transcript .c.on')", timeout=10000)  # the inline script ran
+    assert page.evaluate("getComputedStyle(document.querySelector('header.top')).display") != "inline"  # CSS applied
+    visit(f"{base}/")
+    page.locator(f".keypad button[data-k='{str(museum.vase.code)[0]}']").click()  # the keypad script ran
+    assert page.input_value("#code") == str(museum.vase.code)[0]
+    visit(f"{base}/admin/login/?next=/labels/%3Fgallery%3D{museum.ceramics.pk}")
+    page.fill("#id_username", "printer")
+    page.fill("#id_password", "print-labels")
+    page.click("input[type=submit]")
+    page.wait_for_selector(".label")
+    visit(f"{base}/admin/")
+    assert page.evaluate("window.__csp") == [] and console == [], (visited, console)

@@ -1,10 +1,11 @@
 """The whole front end: script → Script of clauses with offsets, pauses, emotions, pinyin."""
 import pytest
 
+from synthesis.clause import Clause
 from synthesis.frontend import FRONTEND_VERSION, PauseConfig, analyse, explain
 from synthesis.lexicon import Lexicon
 from synthesis.markup import ScriptError
-from synthesis.pinyin import has_reading
+from synthesis.syllables import has_reading
 
 
 def check_invariants(script):
@@ -22,8 +23,32 @@ def check_invariants(script):
 def test_explain_great_wall():
     assert explain("长城") == [{
         "text": "长城", "normalized": "长城", "pinyin": ["chang2", "cheng2"],
-        "emotion": "neutral", "intensity": 1.0, "pause_ms": 0,
+        "emotion": "neutral", "intensity": 1.0, "pause_ms": 0, "words": ["长城"], "rewrites": [],
+        "decided": [{"index": 0, "char": "长", "pinyin": "chang2", "source": "model"}], "uncertain": [],
     }]
+
+
+def test_clause_built_without_the_new_fields_still_explains():
+    clause = Clause(text="好", normalized="好", pinyin=("hao3",), spoken=("hao3",))
+    assert (clause.sources, clause.uncertain, clause.words) == ((), (), ())
+    assert clause.explain()["decided"] == [] and clause.explain()["words"] == []
+    assert clause.rewrites == () and clause.explain()["rewrites"] == []
+
+
+def test_clause_records_what_the_normaliser_rewrote_and_by_which_rule():
+    (first, second) = analyse("高1.33米，始建于1974年。").clauses
+    assert first.rewrites == (("1.33", "一点三三", "wetext"),)  # 米 is already Chinese: a plain number
+    assert second.rewrites == (("1974年", "一九七四年", "year"),)
+    assert explain("比分17:16。")[0]["rewrites"] == [{"text": "17:16", "spoken": "十七比十六", "rule": "score"}]
+
+
+def test_cli_report_names_normaliser_rules_and_sources(capsys):
+    from synthesis.__main__ import main
+
+    assert main(["explain", "--report", "全长50kg，收藏于1974年。"]) == 0
+    out = capsys.readouterr().out
+    assert "50kg → 五十公斤  ← normaliser: unit" in out and "1974年 → 一九七四年  ← normaliser: year" in out
+    assert "← museum lexicon" in out
 
 
 def test_transcript_removes_markup_and_keeps_line_breaks():

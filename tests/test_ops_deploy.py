@@ -85,3 +85,15 @@ def test_compose_has_every_service_wired():
 def test_prod_local_script_is_valid_bash():
     assert run(["bash", "-n", "scripts/prod_local.sh"]).returncode == 0
     assert "prod-local:" in (ROOT / "Makefile").read_text()
+
+
+def test_nginx_site_sets_a_csp_and_lets_django_decide_on_narration_audio():
+    site = (ROOT / "deploy/nginx/guide.conf").read_text()
+    assert "add_header Content-Security-Policy $guide_csp always;" in site
+    assert "unsafe-inline" not in site
+    assert "location ~* ^/media/.*\\.json$ { return 404; }" in site  # sidecars: never
+    audio = site[site.index("location /media/audio/ {"):]
+    assert audio[: audio.index("}")].count("proxy_pass http://guide_web;") == 1  # not a plain alias
+    assert "internal;" in site[site.index("location /_protected_media/"):]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["web"]["environment"]["MEDIA_ACCEL_REDIRECT"] == "/_protected_media/"

@@ -1,10 +1,14 @@
-"""`make prod-local` boots for real: gunicorn + two Celery workers + beat with PRODUCTION settings,
-on a free port and its own database, renders speech through the API, and shuts down cleanly."""
+"""`make prod-local` boots for real from a clean checkout (no var/, no collected static files):
+gunicorn + two Celery workers + beat with PRODUCTION settings, on a free port and its own
+database; the admin serves its static files, it renders speech through the API, and it shuts
+down cleanly. The README's manual deployment lists the same steps in the same order."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -45,18 +49,30 @@ def drop_database(name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def clean_checkout(dest: Path) -> Path:
+    """What a fresh clone holds: tracked files and new ones git does not ignore (so no var/,
+    no collected static files, no media, no virtualenv)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, (n.decode() for n in listed)):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    assert not (dest / "var").exists() and (dest / "scripts/prod_local.sh").exists()
+    return dest
+
+
 @pytest.fixture
 def prod_env(tmp_path):
     s = connection.settings_dict
     name = f"{s['NAME']}_prodlocal"  # beside the test database, whatever TEST_DATABASE_URL names
     drop_database(name)
     auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "TESTING", "MEDIA_ROOT", "REDIS_URL")}
+    drop = ("DJANGO_SETTINGS_MODULE", "TESTING", "MEDIA_ROOT", "REDIS_URL", "VAR_DIR", "STATIC_ROOT")
+    env = {k: v for k, v in os.environ.items() if k not in drop}  # the script's own defaults
     env.update(
         DATABASE_URL=f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}",
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        VAR_DIR=str(tmp_path / "var"),
-        MEDIA_ROOT=str(tmp_path / "media"),
         PORT=str(free_port()),
         SECRET_KEY=secrets.token_urlsafe(50),
         WEB_CONCURRENCY="2",
@@ -71,7 +87,8 @@ def prod_env(tmp_path):
 def test_prod_local_serves_speech_and_stops_cleanly(prod_env, tmp_path):
     base = f"http://127.0.0.1:{prod_env['PORT']}"
     log = tmp_path / "prod-local.log"
-    stack = start(["bash", "scripts/prod_local.sh"], prod_env, log)
+    checkout = clean_checkout(tmp_path / "checkout")
+    stack = start(["bash", "scripts/prod_local.sh"], prod_env, log, cwd=checkout)
     try:
         def healthy():
             assert stack.poll() is None, f"prod-local exited early:\n{log.read_text()[-3000:]}"
@@ -81,8 +98,13 @@ def test_prod_local_serves_speech_and_stops_cleanly(prod_env, tmp_path):
                 return False
 
         wait_for(healthy, 180, interval=0.5, what="prod-local /healthz")
+        assert (checkout / "var/prod-local/static/staticfiles.json").exists(), "collectstatic ran, into the checkout's var/"
+        status, _, page = http("GET", f"{base}/admin/login/")
+        assert status == 200, page[-2000:]  # a missing manifest entry is a 500 here
+        css = re.search(rb'href="(/static/admin/css/[^"]+)"', page).group(1).decode()
+        assert http("GET", base + css)[0] == 200
         manage = subprocess.run(
-            [PYTHON, "manage.py", "create_api_key", "prod-local test"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+            [PYTHON, "manage.py", "create_api_key", "prod-local test"], cwd=checkout, capture_output=True, text=True, timeout=60,
             env={**prod_env, "PRODUCTION": "1", "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "guide_site.settings"},
         )
         assert manage.returncode == 0, manage.stderr
@@ -128,3 +150,15 @@ def _group_alive(pgid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def test_readme_manual_deployment_runs_collectstatic_in_order():
+    """The README's step list and the script the test above runs agree on the order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Manual deployment", 1)[1].split("\n## ", 1)[0]
+    script = "\n".join(line for line in (ROOT / "scripts/prod_local.sh").read_text().splitlines() if not line.startswith("#"))
+    steps = ["pip install -r requirements.txt", "manage.py migrate", "manage.py collectstatic", "gunicorn"]
+    for text in (section, script.replace('"$BIN/python" -m pip', "pip")):
+        found = [text.find(step) for step in steps if step in text]
+        assert found == sorted(found) and len(found) >= 3, (steps, found)
+    assert all(step in section for step in steps)

@@ -20,14 +20,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "synthesis"
 TARGET = (3, 8)
 
-# Violations in files other helpers were changing when this test was written; the lead is told.
-# Each entry: (path relative to the repo, text the finding starts with). Remove when fixed.
-KNOWN_ELSEWHERE = {
-    ("synthesis/audio.py", "'functools.cache' member"),
-    ("synthesis/audio.py", "'functools.cache' user function decorator"),
-    ("synthesis/markup.py", "dict union"),
-    ("synthesis/normalize.py", "dict union"),
-}
 
 
 def vermin() -> str:
@@ -103,8 +95,7 @@ def newer_than(version: tuple[int, int], *folders: Path) -> set[tuple[str, str]]
 
 
 def test_synthesis_package_is_python_38_compatible():
-    new = sorted(f"{path}: {what}" for path, what in newer_than(TARGET, PACKAGE) if not any(
-        path == known_path and what.startswith(known) for known_path, known in KNOWN_ELSEWHERE))
+    new = sorted(f"{path}: {what}" for path, what in newer_than(TARGET, PACKAGE))
     assert not new, "needs a Python newer than 3.8:\n" + "\n".join(new)
 
 

@@ -74,8 +74,14 @@ def test_failure_gives_non_zero_exit_and_names_the_exhibit(museum):
     # The real process exit status and the progress bar (stderr) of manage.py itself:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "guide_site.settings", "DATABASE_URL": database_url(),
            "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    # A second run skips the script that failed for good (it would fail again) and says so ...
     done = subprocess.run([sys.executable, "manage.py", "render_audio", "--sync"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"skipped exhibit {museum[1].code} v1: failed" in done.stderr and "--retry-failed" in done.stderr
+    # ... unless asked to retry it.
+    done = subprocess.run([sys.executable, "manage.py", "render_audio", "--sync", "--retry-failed"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
     assert "render: 100%" in done.stderr and "1 narration(s) failed" in done.stderr
     assert counts(done.stdout)["failed"] == 1

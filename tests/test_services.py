@@ -118,10 +118,14 @@ def test_start_job_refuses_finished_superseded_and_exhausted_jobs(make_exhibit, 
     job = RenderJob.objects.get()
     settings.RENDER_MAX_ATTEMPTS = 2
     assert services.do_start_job(job.pk).attempt == 1
+    assert isinstance(services.do_start_job(job.pk), services.JobBusy)  # its worker is beating
+    long_ago = timezone.now() - timedelta(minutes=5)
+    RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago, started_at=long_ago)
     assert services.do_start_job(job.pk).attempt == 2  # redelivered after its worker died
-    assert services.do_start_job(job.pk) is None
+    RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago, started_at=long_ago)
+    assert services.do_start_job(job.pk) is None  # its second worker died too
     job.refresh_from_db()
-    assert job.state == State.FAILED and "2" in job.error
+    assert job.state == State.FAILED and "2" in job.error and job.lost_workers == 2
     assert services.do_start_job(999999) is None
     services.do_save_narration(exhibit, "又改了。")
     old = RenderJob.objects.create(narration=job.narration, version=1, state=State.QUEUED)

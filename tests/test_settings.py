@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
 import pytest
 from django.conf import settings
 
+from exhibits import services
 from tests.worker import ROOT
 
 PRINT = (
@@ -24,8 +26,9 @@ REGISTERED_TASKS = (
     "print(json.dumps(sorted(name for name in app.tasks if name.startswith('exhibits.'))))"
 )
 # Queued messages and beat entries carry these names: a deploy must never rename one.
-DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.render_narration", "exhibits.sweep_stale_renders",
-                       "exhibits.synthesize_speech", "exhibits.tts_for_web"]
+DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.preview_sentence", "exhibits.render_narration",
+                       "exhibits.rollup_listening", "exhibits.sweep_stale_renders", "exhibits.synthesize_speech",
+                       "exhibits.tts_for_web"]
 
 
 def load_settings(tmp_path, code: str = PRINT, **env) -> subprocess.CompletedProcess:
@@ -40,16 +43,23 @@ def test_defaults_are_the_embedded_demo_stack(tmp_path):
     assert done.returncode == 0, done.stderr
     values = json.loads(done.stdout)
     assert values["db"] == "django.db.backends.sqlite3" and values["broker"] == "filesystem://"
-    assert (values["tz"], values["use_tz"]) == ("UTC", True)
+    assert (values["tz"], values["use_tz"]) == ("Asia/Shanghai", True)  # shown to curators; stored in UTC
     assert (tmp_path / "broker" / "in").is_dir()
+    assert json.loads(load_settings(tmp_path, TIME_ZONE="Europe/Berlin").stdout)["tz"] == "Europe/Berlin"
 
 
 def test_production_refuses_the_default_secret(tmp_path):
     done = load_settings(tmp_path, PRODUCTION="1")
     assert done.returncode != 0 and "PRODUCTION=1 needs a real SECRET_KEY" in done.stderr
-    ok = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY="x" * 50)
+    for weak in ("x" * 50, "short-but-random-Kq3v", "django-insecure-" + "abcdefghij" * 5):
+        done = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY=weak)
+        assert done.returncode != 0 and "PRODUCTION=1 needs a real SECRET_KEY" in done.stderr, weak
+    strong = secrets.token_urlsafe(50)
+    ok = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY=strong)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["secure_cookie"] is True
+    debug = load_settings(tmp_path, PRODUCTION="1", SECRET_KEY=strong, DEBUG="1")
+    assert debug.returncode != 0 and "PRODUCTION=1 refuses DEBUG=1" in debug.stderr
 
 
 def test_a_typo_in_a_boolean_fails_loudly(tmp_path):
@@ -90,7 +100,12 @@ def test_celery_contract():
     for entry in conf.beat_schedule.values():
         assert entry["task"] in app.tasks, entry
     assert conf.beat_schedule["sweep-stale-renders"]["schedule"] == settings.SWEEP_INTERVAL_SECONDS
-    assert settings.RENDER_RUNNING_STALE_SECONDS > conf.task_time_limit
+    # Liveness, not age: a dead worker or a lost message is noticed within a minute.
+    assert settings.RENDER_HEARTBEAT_SECONDS * 2 < settings.RENDER_RUNNING_STALE_SECONDS <= 30
+    assert settings.RENDER_QUEUED_STALE_SECONDS <= 60 and settings.SWEEP_INTERVAL_SECONDS <= 30
+    # Redis never redelivers a healthy render: its longest time limit plus a retry countdown fit.
+    longest = services.render_time_limits(settings.NARRATION_MAX_CHARS)[1]
+    assert visibility > longest + settings.RENDER_RETRY_BACKOFF_MAX_SECONDS
 
 
 def test_render_task_retries_only_errors_that_heal():
@@ -100,11 +115,15 @@ def test_render_task_retries_only_errors_that_heal():
     from synthesis.engines import EngineUnavailable
     from synthesis.markup import ScriptError
 
-    retried = render_narration.autoretry_for
-    assert issubclass(OperationalError, retried) and issubclass(OSError, retried)
-    assert not issubclass(ScriptError, retried) and not issubclass(EngineUnavailable, retried)
+    from exhibits.render.job import HEALABLE
+    from exhibits.render.tasks import retry_countdown
+
+    assert issubclass(OperationalError, HEALABLE) and issubclass(OSError, HEALABLE)
+    assert not issubclass(ScriptError, HEALABLE) and not issubclass(EngineUnavailable, HEALABLE)
     assert render_narration.acks_late and render_narration.reject_on_worker_lost
-    assert render_narration.retry_backoff_max < settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 10**9)
+    waits = [retry_countdown(n) for n in range(30)]
+    assert 4 <= waits[0] <= 5 and max(waits) <= settings.RENDER_RETRY_BACKOFF_MAX_SECONDS
+    assert settings.RENDER_RETRY_BACKOFF_MAX_SECONDS < settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
 
 
 @pytest.mark.parametrize("name", ["render_narration", "sweep_stale_renders"])

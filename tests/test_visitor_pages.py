@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from exhibits.models import Exhibit, Narration
+from exhibits.models import Exhibit, Narration, RenderJob
 from exhibits.visitor import pages as visitor_cache, transcript
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
@@ -71,7 +71,8 @@ def test_exhibit_page_with_current_audio(visitor, museum, rendered_audio):
     assert [row[0] for row in sync] == sorted(row[0] for row in sync)
     assert sync[-1][1] <= rendered_audio.duration + 0.01
     media = json.loads(re.search(r'<script id="media" type="application/json">(.*?)</script>', html, re.S)[1])
-    assert media == {"title": museum.ready.title, "gallery": museum.bronze.name, "artwork": f"/media/{museum.ready.image}"}
+    assert media == {"title": museum.ready.title, "gallery": museum.bronze.name, "artwork": f"/media/{museum.ready.image}",
+                     "code": museum.ready.code, "rendition": museum.rendition.pk, "beacon": "/listen"}
     assert "正在生成" not in html and "正在更新" not in html
     assert f'rel="next" href="/e/{museum.pending.code}/"' in html and 'rel="prev"' not in html
 
@@ -93,6 +94,7 @@ def test_audio_still_rendering_shows_the_script_without_markup(visitor, museum):
 
 def test_script_with_a_markup_error_still_shows_its_text(visitor, museum):
     Narration.objects.filter(exhibit=museum.pending).update(script="[happy]没有结束标记的脚本", version=5)
+    RenderJob.objects.filter(narration__exhibit=museum.pending).update(version=5)
     html = page(visitor, museum.pending)
     assert "讲解音频正在生成" in html and "[happy]没有结束标记的脚本" in html
 
@@ -124,10 +126,25 @@ def test_out_of_range_codes_are_just_unknown(visitor, db, code):
     assert visitor.get(f"/e/{code}/qr.png").status_code == 404
 
 
-def test_missing_audio_file_reads_as_still_rendering(visitor, museum, settings):
+def test_missing_audio_file_reads_as_no_audio_until_a_render_is_under_way(visitor, museum, settings):
     (Path(settings.MEDIA_ROOT) / museum.rendition.mp3).unlink()
     html = page(visitor, museum.vase)
+    assert "暂时没有语音讲解" in html and "<audio" not in html and "兽面纹" in html
+    RenderJob.objects.create(narration=Narration.objects.get(exhibit=museum.vase), version=1)
+    visitor_cache.forget_pages()  # within FRESH_SECONDS the cached page is served as it was
+    html = page(visitor, museum.vase)
     assert "讲解音频正在生成" in html and "<audio" not in html and "兽面纹" in html
+
+
+def test_being_updated_is_said_only_while_a_job_is_live(visitor, museum):
+    """A failed render of the new text: the old audio plays, and nobody claims it is updating."""
+    RenderJob.objects.filter(narration__exhibit=museum.outdated).update(state=RenderJob.State.FAILED)
+    html = page(visitor, museum.outdated)
+    assert "讲解内容正在更新" not in html and f'src="/media/{museum.rendition.mp3}"' in html
+    RenderJob.objects.filter(narration__exhibit=museum.pending).update(state=RenderJob.State.FAILED)
+    visitor_cache.forget_pages()
+    html = page(visitor, museum.pending)
+    assert "讲解音频正在生成" not in html and "暂时没有语音讲解" in html
 
 
 def test_head_requests(visitor, museum):

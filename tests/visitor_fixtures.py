@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from exhibits.models import Exhibit, Gallery, Narration, Rendition
+from exhibits.models import Exhibit, Gallery, Narration, RenderJob, Rendition
 
 SCRIPT = (
     "这件青铜鼎出土于1974年。鼎高一米，重八百多公斤，"
@@ -102,6 +102,9 @@ def make_museum(rendering) -> Museum:
     draft = exhibit("未开放的青铜爵", bronze, 3, status=Exhibit.Status.DRAFT, **published)
     outdated = exhibit("战国青铜镜", bronze, 4, script=SCRIPT + "新增一句。", version=2, rendition=rendition, rendition_version=1)
     vase = exhibit("青花瓷瓶", ceramics, 1, **published)
+    for waiting in (pending, outdated):  # their new audio is being rendered: a live job each
+        narration = Narration.objects.get(exhibit=waiting)
+        RenderJob.objects.create(narration=narration, version=narration.version)
     return Museum(bronze, ceramics, ready, pending, draft, outdated, vase, rendition)
 
 

@@ -49,9 +49,11 @@ def free_port() -> int:
 class Worker:
     """``celery -A guide_site worker`` in its own process group (so SIGKILL takes it all)."""
 
-    def __init__(self, log_dir: Path, broker_url: str | None = None, concurrency: int = 1, beat: bool = False, **env):
+    def __init__(self, log_dir: Path, broker_url: str | None = None, concurrency: int = 1, beat: bool = False,
+                 wrap: tuple[str, ...] = (), **env):
+        """``wrap``: a command prefix, e.g. setpriv dropping root's right to ignore file modes."""
         self.broker_url = broker_url or settings.CELERY_BROKER_URL
-        self.concurrency, self.beat = concurrency, beat
+        self.concurrency, self.beat, self.wrap = concurrency, beat, tuple(wrap)
         self.log_path = log_dir / f"worker-{uuid.uuid4().hex[:8]}.log"
         self.env = {
             **os.environ,
@@ -73,7 +75,7 @@ class Worker:
 
     def start(self, timeout: float = 90) -> "Worker":
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        args = [sys.executable, "-m", "celery", "-A", "guide_site", "worker", "--loglevel", "INFO",
+        args = [*self.wrap, sys.executable, "-m", "celery", "-A", "guide_site", "worker", "--loglevel", "INFO",
                 "--pool", "prefork", "--concurrency", str(self.concurrency), "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
                 "--without-gossip", "--without-mingle", "--without-heartbeat"]
         if self.beat:

@@ -8,14 +8,9 @@ from django.utils.html import format_html
 from exhibits.models import Narration, RenderState
 
 NO_NARRATION = "none"
-_COLOURS = {
-    RenderState.READY: "#1e7e34",
-    RenderState.QUEUED: "#6c757d",
-    RenderState.RENDERING: "#0d6efd",
-    RenderState.FAILED: "#c82333",
-    RenderState.STALE: "#b8860b",
-    RenderState.MISSING: "#6c757d",
-}
+# Colours per state live in static/exhibits/admin.css (class render-<state>): no style attributes,
+# which the Content-Security-Policy would block.
+ADMIN_CSS = "exhibits/admin.css"
 
 
 def exhibit_render_state():
@@ -29,9 +24,7 @@ def badge(state: str | None, title: str = ""):
         return format_html('<span class="render-badge render-none">{}</span>', "— 无讲解 no narration")
     label = RenderState(state).label
     return format_html(
-        '<span class="render-badge render-{}" title="{}" style="color:#fff;background:{};padding:1px 7px;'
-        'border-radius:8px;white-space:nowrap">{}</span>',
-        state, title, _COLOURS[RenderState(state)], label,
+        '<span class="render-badge render-{}" title="{}">{}</span>', RenderState(state).value, title, label,
     )
 
 

@@ -4,23 +4,29 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from exhibits import services
+from exhibits.admin import pronunciation
+from exhibits.admin import studio
 from exhibits.admin.audio import audio_player
-from exhibits.admin.badges import RenderStateFilter, badge, exhibit_render_state
-from exhibits.admin.labels import print_gallery_labels, print_labels
-from exhibits.forms import NarrationForm, PronunciationForm
+from exhibits.admin.badges import ADMIN_CSS, RenderStateFilter, badge, exhibit_render_state
+from exhibits.admin.labels import LoopbackWarning, print_gallery_labels, print_labels
+from exhibits.forms import NarrationForm
 from exhibits.models import Exhibit, Gallery, Narration
-from exhibits.models.narration import lexicon_for_script
 from exhibits.ops import moderation
+from exhibits.transfer.resources import ExhibitResource, GalleryResource
+from exhibits.visitor import qr
 
 
 @admin.register(Gallery)
-class GalleryAdmin(admin.ModelAdmin):
+class GalleryAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
+    resource_classes = [GalleryResource]
+    formats = [CSV, XLSX]
     list_display = ("name", "slug", "order")
     prepopulated_fields = {"slug": ("name",)}
     actions = [print_gallery_labels]
@@ -55,7 +61,14 @@ class NarrationInline(admin.StackedInline):
 
 
 @admin.register(Exhibit)
-class ExhibitAdmin(admin.ModelAdmin):
+class ExhibitAdmin(LoopbackWarning, ImportExportMixin, admin.ModelAdmin):
+    # Import/export buttons: a dry-run preview with per-row errors, then confirm; the rows are
+    # written through the services (exhibits/transfer/resources.py), like the commands do.
+    resource_classes = [ExhibitResource]
+    formats = [CSV, XLSX]
+    # Named, so import-export's list template builds on the studio's (live status) instead of
+    # replacing it with the stock change list.
+    change_list_template = "admin/exhibits/exhibit/change_list.html"
     inlines = [NarrationInline]
     list_display = ("code", "title", "gallery", "status", "audio_state", "updated_at")
     list_display_links = ("code", "title")
@@ -65,6 +78,9 @@ class ExhibitAdmin(admin.ModelAdmin):
     readonly_fields = ("code", "status", "audio_state", "created_at", "updated_at")
     fields = ("code", "title", "gallery", "slug", "description", "image", "order", "status", "audio_state")
     actions = ["rerender", "publish", "unpublish", print_labels]
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(render_state=exhibit_render_state())
@@ -78,6 +94,10 @@ class ExhibitAdmin(admin.ModelAdmin):
     @admin.display(description="音频 audio", ordering="render_state")
     def audio_state(self, obj):
         return badge(getattr(obj, "render_state", None))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Shown above the QR download links (change_form.html).
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "loopback_warning": qr.loopback_warning()})
 
     # --- saving through services ----------------------------------------------------------------
     def save_model(self, request, obj, form, change):
@@ -130,7 +150,10 @@ class ExhibitAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("<int:object_id>/pronunciation/", view(self.pronunciation_view), name="exhibits_exhibit_pronunciation"),
+            path("<int:object_id>/pronunciation/pin/", view(require_POST(self.pin_reading_view)),
+                 name="exhibits_exhibit_pin_reading"),
             path("<int:object_id>/do/<str:verb>/", view(require_POST(self.action_view)), name="exhibits_exhibit_do"),
+            *studio.urls(self),  # live status, markup check, sentence preview, version history
             *super().get_urls(),
         ]
 
@@ -143,36 +166,8 @@ class ExhibitAdmin(admin.ModelAdmin):
         return redirect(reverse("admin:exhibits_exhibit_change", args=[exhibit.pk]))
 
     def pronunciation_view(self, request, object_id):
-        """What each clause will say (normalised text, pinyin after lexicon and sandhi, pauses)."""
-        from synthesis.frontend import explain
-        from synthesis.lexicon import Lexicon
+        """What each clause will say, who decided each reading, and pinning one (see pronunciation)."""
+        return pronunciation.pronunciation_page(self, request, pronunciation.exhibit_or_404(self, request, object_id))
 
-        exhibit = get_object_or_404(self.get_queryset(request), pk=object_id)
-        if not self.has_view_or_change_permission(request, exhibit):
-            raise PermissionDenied
-        narration = exhibit.narrations.first()
-        initial = {"script": narration.script, "emotion": narration.emotion} if narration else {}
-        form = PronunciationForm(request.POST or None, initial=initial)
-        rows, script, emotion = [], None, None
-        if request.method == "POST":
-            if form.is_valid():
-                script, emotion = form.cleaned_data["script"], form.cleaned_data["emotion"]
-        elif narration:
-            script, emotion = narration.script, narration.emotion
-        if script:
-            lexicon = lexicon_for_script(script)
-            try:
-                rows = explain(script, lexicon=Lexicon(lexicon), emotion=emotion)
-            except ValueError as exc:  # ScriptError included: a saved script broken by a lexicon edit
-                form.add_error(None, str(exc))
-            for row in rows:
-                row["lexicon_terms"] = [t for t in lexicon if t in row["text"]]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": exhibit,
-            "title": f"读音检查 Check pronunciation · {exhibit}",
-            "form": form,
-            "rows": rows,
-        }
-        return TemplateResponse(request, "admin/exhibits/exhibit/pronunciation.html", context)
+    def pin_reading_view(self, request, object_id):
+        return pronunciation.pin_reading(self, request, pronunciation.exhibit_or_404(self, request, object_id))

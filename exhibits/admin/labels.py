@@ -5,14 +5,28 @@
 
 They redirect to the staff-only GET page ``/labels/`` so the sheet can be reloaded, bookmarked and
 printed again; consecutive codes are sent as ranges to keep the URL short for big selections.
+``LoopbackWarning`` puts a warning above those lists while QR codes would encode a loopback
+address (SITE_BASE_URL left at its default): labels printed then are useless.
 """
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
+
+from exhibits.visitor import qr
+
+
+class LoopbackWarning:
+    """ModelAdmin mixin: the warning on the changelist pages that print labels."""
+
+    def changelist_view(self, request, extra_context=None):
+        warning = qr.loopback_warning()
+        if warning and request.method == "GET":  # a POST (action) redirects: warn once, on the page shown
+            messages.warning(request, warning)
+        return super().changelist_view(request, extra_context)
 
 
 def compact(numbers) -> str:

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 class Gallery(models.Model):
     name = models.CharField("展厅 name", max_length=100)
-    slug = models.SlugField(max_length=60, unique=True)
-    order = models.PositiveIntegerField(default=0)
+    slug = models.SlugField("网址名 slug", max_length=60, unique=True)
+    order = models.PositiveIntegerField("排序 order", default=0)
 
     class Meta:
         ordering = ["order", "id"]
@@ -26,16 +26,16 @@ class Exhibit(models.Model):
         PUBLISHED = "published", "已发布 published"
 
     title = models.CharField("标题 title", max_length=200)
-    gallery = models.ForeignKey(Gallery, on_delete=models.PROTECT, related_name="exhibits")
+    gallery = models.ForeignKey(Gallery, on_delete=models.PROTECT, related_name="exhibits", verbose_name="展厅 gallery")
     # What a visitor types on the keypad and what the QR code encodes: never reused, never changed.
     code = models.PositiveIntegerField("编号 code", unique=True, editable=False)
-    slug = models.SlugField(max_length=80, blank=True)
+    slug = models.SlugField("网址名 slug", max_length=80, blank=True)
     description = models.TextField("简介 description", blank=True)
-    image = models.ImageField(upload_to="images/", blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    order = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    image = models.ImageField("图片 image", upload_to="images/", blank=True)
+    status = models.CharField("状态 status", max_length=10, choices=Status.choices, default=Status.DRAFT)
+    order = models.PositiveIntegerField("排序 order", default=0)
+    created_at = models.DateTimeField("创建于 created", auto_now_add=True)
+    updated_at = models.DateTimeField("更新于 updated", auto_now=True)
 
     class Meta:
         ordering = ["gallery__order", "order", "code"]

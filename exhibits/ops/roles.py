@@ -13,6 +13,7 @@ CURATOR_PERMISSIONS = {
     "exhibits.lexiconentry": ("add", "change", "delete", "view"),
     "exhibits.rendition": ("view",),
     "exhibits.renderjob": ("view",),
+    "exhibits.dailylistening": ("view",),  # the listening dashboard
 }
 
 

@@ -8,11 +8,15 @@ transaction (a render takes seconds and must not hold row locks).
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 from exhibits import services
 from exhibits.models import Rendition
@@ -20,12 +24,21 @@ from exhibits.models.narration import lexicon_for_script
 
 log = logging.getLogger(__name__)
 
-# Errors that heal by themselves (database restarting, disk briefly full or unmounted): retry.
-# Everything else - bad markup, unknown voice, an engine that cannot load - fails the job with
-# its message, because trying again gives the same answer.
-HEALABLE = (OperationalError, InterfaceError, OSError)
+# Errors that heal by themselves (database restarting, disk briefly full, unmounted or not
+# writable, Redis or the broker away): retry, then let the sweeper try again. Everything else -
+# bad markup, unknown voice, an engine that cannot load, the time limit - fails the job with its
+# message, because trying again gives the same answer.
+HEALABLE = (OperationalError, InterfaceError, OSError, RedisConnectionError, RedisTimeoutError, KombuOperationalError)
 
 RENDERED, REUSED, SKIPPED, FAILED = "rendered", "reused", "skipped", "failed"
+
+
+class Busy(Exception):
+    """Another worker is rendering this job right now; look again after ``seconds``."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"job is being rendered elsewhere; retry in {seconds:.0f} s")
+        self.seconds = seconds
 
 
 def audio_root() -> Path:
@@ -59,13 +72,16 @@ def run_job(job_id: int) -> str:
     """RENDERED / REUSED / SKIPPED (nothing to do, or superseded) / FAILED.
 
     HEALABLE errors propagate so the caller can retry (the job is left "rendering"; the
-    Celery task moves it back to "queued").
+    Celery task moves it back to "queued"); so does Busy (another worker has the job).
     """
     work = services.do_start_job(job_id)
     if work is None:
         return SKIPPED
+    if isinstance(work, services.JobBusy):
+        raise Busy(work.seconds)
     try:
-        fields, reused = _produce_audio(work)
+        with heartbeat(job_id):
+            fields, reused = _produce_audio(work)
     except HEALABLE:
         raise
     except Exception as exc:  # noqa: BLE001 - every other failure is final and told to the curator
@@ -79,22 +95,53 @@ def run_job(job_id: int) -> str:
     return REUSED if reused else RENDERED
 
 
+@contextmanager
+def heartbeat(job_id: int):
+    """Renew the job's heartbeat every RENDER_HEARTBEAT_SECONDS while the body runs, from a
+    thread (synthesis holds this one). When the process dies the beats stop, and the sweeper
+    re-sends the job once the last beat is RENDER_RUNNING_STALE_SECONDS old."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(settings.RENDER_HEARTBEAT_SECONDS):
+                try:
+                    if not services.do_heartbeat(job_id):
+                        return  # superseded or finished meanwhile: nothing to keep alive
+                except Exception:  # database away for a moment: the next beat may get through
+                    log.warning("could not renew the heartbeat of render job %s", job_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own database connection
+
+    thread = threading.Thread(target=beat, name=f"render-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 def run_here(job_id: int) -> str:
     """One job in this process, without Celery (``render_audio --sync`` and its pool processes):
-    healable errors fail the job instead of retrying (re-run the command to retry)."""
+    healable errors fail the job as healable (the sweeper, or a re-run, tries again)."""
     try:
         return run_job(job_id)
+    except Busy:
+        return SKIPPED  # a worker has it: the bulk command waits for the row, not for us
     except HEALABLE as exc:
-        services.do_fail_job(job_id, describe_error(exc))
+        services.do_fail_job(job_id, describe_error(exc), healable=True)  # the sweeper tries again
         return FAILED
 
 
 def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
     from exhibits.render.lock import render_once
     from synthesis.pipeline import prepare
+    from synthesis.prosody import sentences
 
     config = render_config(work.script, work.voice, work.emotion)
-    _parsed, key = prepare(work.script, config)  # ScriptError here fails the job
+    parsed, key = prepare(work.script, config)  # ScriptError here fails the job
+    services.do_count_job_units(work.job_id, len(sentences(parsed.clauses, config.pauses.comma)))
     existing = Rendition.objects.filter(cache_key=key).first()
     if existing is not None and files_exist(existing):
         fields = {f.name: getattr(existing, f.name) for f in Rendition._meta.concrete_fields if f.name not in ("id", "created_at")}
@@ -128,6 +175,6 @@ def _is_expected(exc: Exception) -> bool:
 def describe_error(exc: BaseException) -> str:
     """The message a curator reads on the job (the library's messages are already bilingual)."""
     if isinstance(exc, SoftTimeLimitExceeded):
-        return f"合成超时 / rendering took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s"
+        return "合成超时 / rendering took longer than its time limit (RENDER_TIME_LIMIT_* settings)"
     text = str(exc) or exc.__class__.__name__
     return text if _is_expected(exc) else f"{exc.__class__.__name__}: {text}"

@@ -135,4 +135,18 @@ def render_once(script: str, config, key: str | None = None):
         rendering = render(script, config)
     if not rendering.cached:
         log.info("synthesised %s (%.2f s of audio) in pid %d", key, rendering.duration, os.getpid())
+        same_mode_as_audio(rendering)
     return rendering
+
+
+def same_mode_as_audio(rendering) -> None:
+    """Give the render's other files (the ``<key>.json`` sidecar, written 0600 by the library's
+    mkstemp) the audio's mode (the umask's), so every process that reuses the render can read
+    them; the web server refuses to serve sidecars whatever their mode."""
+    audio = [Path(p) for p in rendering.paths.values()]
+    if not audio:
+        return
+    mode = audio[0].stat().st_mode & 0o777
+    for path in audio[0].parent.glob(f"{rendering.cache_key}.*"):
+        if not path.name.endswith(".tmp") and path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)

@@ -80,5 +80,6 @@ def label_sheet(request):
         "count": len(labels),
         "missing": missing,
         "drafts": [e.code for e in exhibits if not e.is_published],
+        "loopback_warning": qr.loopback_warning(),
     }
     return HttpResponse(render_to_string("exhibits/labels.html", context, request))

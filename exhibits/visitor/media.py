@@ -18,8 +18,14 @@ Phones' audio players fetch MP3s in ranges and give up on seeking without them. 
   directories, NUL) -> 404. Django has already percent-decoded the path once, so ``%2e%2e``
   arrives as ``..``; a doubly encoded ``%252e`` stays literal and names no file.
 
-Audio files are named by their content hash and never change: they are cached for a year.
-In production nginx may serve MEDIA_URL itself; this view is then only the fallback.
+Who may fetch what: narration audio (``audio/``) only when a published exhibit's narration uses
+it (cached publicly for a year: files are named by content hash and never change); audio of
+drafts and of unpublished versions only for logged-in staff (the admin's preview), never cached
+by shared caches; ``.json`` sidecars (full transcript and timings) never. Everything else under
+MEDIA_ROOT (API results, photos) is public.
+
+In production nginx hands /media/audio/ requests to this view and serves the file itself when we
+answer with ``X-Accel-Redirect`` (MEDIA_ACCEL_REDIRECT, see deploy/nginx/guide.conf).
 """
 from __future__ import annotations
 
@@ -28,13 +34,18 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-IMMUTABLE_DIRS = ("audio/",)
+from exhibits.models import Exhibit, Narration
+
+NARRATION_AUDIO = f"{settings.AUDIO_DIR}/"
+IMMUTABLE_DIRS = (NARRATION_AUDIO,)
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "public, max-age=3600"
+PRIVATE = "private, no-store"
 CHUNK = 64 * 1024
 UNSATISFIABLE = "unsatisfiable"
 _SPEC = re.compile(r"([0-9]*)-([0-9]*)")
@@ -104,12 +115,36 @@ def _if_range_allows(request, etag: str, last_modified: str) -> bool:
     return condition is None or condition.strip() in (etag, last_modified)
 
 
+PUBLIC, STAFF = "public", "staff"
+
+
+def audience(request, path: str) -> str | None:
+    """PUBLIC, STAFF (staff preview, not cached by shared caches) or None (not found)."""
+    if path.endswith(".json"):
+        return None  # sidecars: the transcript of drafts too, and nothing a player needs
+    if not path.startswith(NARRATION_AUDIO):
+        return PUBLIC
+    published = Narration.objects.filter(exhibit__status=Exhibit.Status.PUBLISHED)
+    if published.filter(Q(rendition__mp3=path) | Q(rendition__wav=path)).exists():
+        return PUBLIC
+    user = getattr(request, "user", None)
+    return STAFF if user is not None and user.is_authenticated and user.is_staff else None
+
+
 def serve_media(request, path: str):
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     file = resolve(path)
-    if file is None:
+    who = audience(request, path) if file is not None else None
+    if who is None:
         raise Http404("no such media file")
+    cache_control = (IMMUTABLE if path.startswith(IMMUTABLE_DIRS) else REVALIDATE) if who == PUBLIC else PRIVATE
+    if settings.MEDIA_ACCEL_REDIRECT:
+        # nginx serves the bytes (ranges, sendfile) from its internal location; we only decided.
+        response = HttpResponse(content_type=mimetypes.guess_type(file.name)[0] or "application/octet-stream")
+        response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_REDIRECT.rstrip("/") + "/" + path
+        response["Cache-Control"] = cache_control
+        return response
     stat = file.stat()
     size = stat.st_size
     etag = f'"{size:x}-{stat.st_mtime_ns:x}"'
@@ -119,7 +154,7 @@ def serve_media(request, path: str):
         "ETag": etag,
         "Last-Modified": last_modified,
         "Accept-Ranges": "bytes",
-        "Cache-Control": IMMUTABLE if path.startswith(IMMUTABLE_DIRS) else REVALIDATE,
+        "Cache-Control": cache_control,
     }
     if not content_type.startswith(_INLINE_TYPES) or content_type == "image/svg+xml":
         # Never render other media as a page on our origin (an SVG or HTML file could run script).

@@ -17,9 +17,10 @@ from itertools import groupby
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
+from django.urls import reverse
 
 from exhibits.visitor import transcript as tx
-from exhibits.models import Exhibit, Gallery, Narration
+from exhibits.models import Exhibit, Gallery, Narration, RenderJob
 
 LANGUAGE = "zh"  # the one narration language visitors get today
 PUBLISHED = Exhibit.Status.PUBLISHED
@@ -63,16 +64,19 @@ def exhibit_stamp(code: int) -> tuple | None:
 
     Raw SQL because it runs on every page view: the equivalent ORM query (a join and two
     aggregates) costs several milliseconds of Python just to build and compile."""
-    exhibit, narration = Exhibit._meta.db_table, Narration._meta.db_table
+    exhibit, narration, job = Exhibit._meta.db_table, Narration._meta.db_table, RenderJob._meta.db_table
     sql = (
         f"SELECT e.status, e.updated_at, e.gallery_id, n.version, n.rendition_id, n.rendition_version,"
-        f" MAX(s.updated_at), COUNT(s.id)"
+        f" MAX(s.updated_at), COUNT(s.id),"
+        # whether a job is rendering the current text ("being updated" is said only then)
+        f" EXISTS(SELECT 1 FROM {job} j WHERE j.narration_id = n.id AND j.version = n.version"
+        f" AND j.state IN ({', '.join(['%s'] * len(RenderJob.LIVE_STATES))}))"
         f" FROM {exhibit} e JOIN {exhibit} s ON s.gallery_id = e.gallery_id"
         f" LEFT JOIN {narration} n ON n.exhibit_id = e.id AND n.language = %s"
         f" WHERE e.code = %s GROUP BY e.id, n.id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [LANGUAGE, code])
+        cursor.execute(sql, [*RenderJob.LIVE_STATES, LANGUAGE, code])
         return cursor.fetchone()
 
 
@@ -82,7 +86,9 @@ def is_published(stamp: tuple | None) -> bool:
 
 @dataclass(frozen=True)
 class Audio:
-    state: str  # "ready" | "outdated" (older audio plays while the new one renders) | "rendering" | "none"
+    # "ready" | "outdated" (older audio plays while the new one renders) | "previous" (older audio,
+    # no render under way, e.g. the new text failed) | "rendering" | "none"
+    state: str
     url: str = ""
     duration: float = 0.0
 
@@ -103,11 +109,12 @@ def _audio_and_transcript(narration: Narration | None):
     if narration is None:
         return Audio("none"), [], []
     rendition = narration.rendition
+    live = RenderJob.objects.filter(narration=narration, version=narration.version, state__in=RenderJob.LIVE_STATES)
     # A missing file (media restored from an older backup, say) is treated like no audio yet.
     if rendition is None or not rendition.mp3 or not default_storage.exists(rendition.mp3):
-        return Audio("rendering"), tx.plain(_script_transcript(narration.script)), []
+        return Audio("rendering" if live.exists() else "none"), tx.plain(_script_transcript(narration.script)), []
     segments, sync = tx.build(rendition.transcript, rendition.timings)
-    state = "ready" if narration.audio_is_current else "outdated"
+    state = "ready" if narration.audio_is_current else ("outdated" if live.exists() else "previous")
     return Audio(state, default_storage.url(rendition.mp3), rendition.duration), segments, sync
 
 
@@ -139,8 +146,10 @@ def exhibit_context(code: int) -> dict | None:
         "sync": sync,
         "previous": previous,
         "next": following,
-        # For the Media Session API: lock-screen title, gallery and artwork.
-        "media": {"title": exhibit.title, "gallery": exhibit.gallery.name, "artwork": image},
+        # For the Media Session API: lock-screen title, gallery and artwork; for listen.js: what
+        # its beacons name (exhibit code, the rendition playing) and where they go.
+        "media": {"title": exhibit.title, "gallery": exhibit.gallery.name, "artwork": image, "code": exhibit.code,
+                  "rendition": narration.rendition_id if narration and audio.url else None, "beacon": reverse("listen")},
     }
 
 

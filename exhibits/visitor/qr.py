@@ -7,8 +7,10 @@ inlined in one page. Merging each row's dark runs keeps it around 2 KB.
 from __future__ import annotations
 
 import io
+import ipaddress
 from functools import lru_cache
 from html import escape
+from urllib.parse import urlsplit
 
 import qrcode
 from django.conf import settings
@@ -26,6 +28,26 @@ DOWNLOAD_PX = 330
 def exhibit_url(code: int) -> str:
     """Exactly what the code encodes: the stable public URL of the exhibit page."""
     return settings.SITE_BASE_URL + reverse("exhibit", args=[code])
+
+
+def is_loopback(url: str) -> bool:
+    """True when ``url`` names this machine only (127.x, ::1, localhost): no visitor's phone can open it."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False  # a host name: reachable or not, that is the museum's DNS
+
+
+def loopback_warning() -> str:
+    """What staff are told above label printing and QR downloads while SITE_BASE_URL is loopback."""
+    if not is_loopback(settings.SITE_BASE_URL):
+        return ""
+    return (f"二维码指向 {settings.SITE_BASE_URL}，这是本机地址，访客的手机打不开。打印标签前请把 SITE_BASE_URL 设为"
+            f"访客能访问的地址（如 https://museum.example）。 / QR codes encode {settings.SITE_BASE_URL}, a loopback "
+            "address no visitor's phone can open: set SITE_BASE_URL to the public address before printing labels.")
 
 
 @lru_cache(maxsize=1024)

@@ -1,4 +1,5 @@
-"""Visitor site: museum home with the number keypad, exhibit pages, QR codes, friendly 404.
+"""Visitor site: museum home with the number keypad, exhibit and gallery pages, QR codes, the
+offline bundle and service worker, friendly 404.
 
 Pages are plain HTML that work without JavaScript; inline scripts add the
 keypad, synced transcript and speed buttons (a few KB, inline: no extra request). Data loading and caching live in ``pages``.
@@ -7,13 +8,13 @@ from __future__ import annotations
 
 import unicodedata
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from exhibits.visitor import pages, qr
-from exhibits.models import Exhibit
+from exhibits.models import Exhibit, Gallery
+from exhibits.visitor import offline, pages, qr
 
 MAX_CODE_DIGITS = 9
 
@@ -54,16 +55,56 @@ def go(request):
     return redirect("exhibit", code=code)
 
 
-@require_safe
-def exhibit(request, code: int):
+def exhibit_html(code: int) -> str | None:
     def build(stamp) -> str | None:
         if not pages.is_published(stamp):  # drafts look exactly like unknown numbers
             return None
         context = pages.exhibit_context(code)
         return render_to_string("exhibits/exhibit.html", context) if context else None
 
-    html = pages.cached_page(f"exhibit:{code}", lambda: pages.exhibit_stamp(code), build)
+    return pages.cached_page(f"exhibit:{code}", lambda: pages.exhibit_stamp(code), build)
+
+
+@require_safe
+def exhibit(request, code: int):
+    html = exhibit_html(code)
     return HttpResponse(html) if html is not None else _not_found(request, code=str(code))
+
+
+def _gallery(pk: int) -> Gallery:
+    gallery = Gallery.objects.filter(pk=pk, exhibits__status=pages.PUBLISHED).distinct().first()
+    if gallery is None:  # no published exhibit: nothing to show or download
+        raise Http404
+    return gallery
+
+
+@require_safe
+def gallery(request, pk: int):
+    """A gallery's exhibits and the "download for offline listening" button with its size."""
+    def build(stamp) -> str:
+        room = _gallery(pk)
+        exhibits = room.exhibits.filter(status=pages.PUBLISHED).order_by("order", "code").only("code", "title")
+        size = offline.bundle(room, exhibit_html)["bytes"]
+        return render_to_string("exhibits/gallery.html", {"gallery": room, "exhibits": exhibits,
+                                                          "download_size": offline.size_label(size)})
+
+    return HttpResponse(pages.cached_page(f"gallery:{pk}", pages.home_stamp, build))
+
+
+@require_safe
+def gallery_offline(request, pk: int):
+    response = JsonResponse(offline.bundle(_gallery(pk), exhibit_html))
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@require_safe
+def service_worker(request):
+    """At the site root, so its scope covers every visitor page; revalidated on every visit so a
+    new version takes over promptly (browsers also cap a worker's HTTP cache at 24 h)."""
+    response = HttpResponse(offline.service_worker_source(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _qr_target(request, code: int) -> Exhibit:

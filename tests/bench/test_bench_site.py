@@ -104,8 +104,10 @@ class Conn:
     async def __aexit__(self, *exc):
         self.writer.close()
 
-    async def get(self, path: str, headers: str = "") -> tuple[int, int]:
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{headers}\r\n".encode())
+    async def get(self, path: str, headers: str = "", method: str = "GET", body: bytes = b"") -> tuple[int, int]:
+        if body:
+            headers += f"Content-Length: {len(body)}\r\n"
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{headers}\r\n".encode() + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
         length = 0
         for line in head.split(b"\r\n"):

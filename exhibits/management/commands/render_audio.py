@@ -1,6 +1,7 @@
 """``manage.py render_audio``: (re-)render narration audio in bulk, resumably.
 
-    render_audio                      narrations without current audio (= --stale)
+    render_audio                      narrations without current audio (= --stale); versions that
+                                      failed for good (bad script) are skipped unless --retry-failed
     render_audio --all [--force]      every narration (--force: even those already ready)
     render_audio --exhibit 101 102    these exhibit codes
     --sync [--workers N]              render here, no broker (N processes, each loads the voice once)
@@ -19,7 +20,7 @@ from collections import Counter
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from exhibits.models import Exhibit, Narration, RenderJob
+from exhibits.models import Exhibit, Narration, RenderJob, RenderState
 from exhibits.render import bulk, job as render_job, pool
 
 
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         which.add_argument("--stale", action="store_true", help="narrations without current audio (default)")
         which.add_argument("--exhibit", nargs="+", type=int, metavar="CODE", help="these exhibit codes")
         parser.add_argument("--force", action="store_true", help="also re-render narrations whose audio is current")
+        parser.add_argument("--retry-failed", action="store_true",
+                            help="with --stale: also narrations whose render failed for good (bad script, time limit)")
         parser.add_argument("--dry-run", action="store_true", help="show what would be rendered, change nothing")
         parser.add_argument("--sync", action="store_true", help="render in this process instead of the workers")
         parser.add_argument("--workers", type=int, default=1, help="processes for --sync (default 1)")
@@ -75,7 +78,16 @@ class Command(BaseCommand):
             return narrations.filter(exhibit__code__in=codes)
         if options["all"]:
             return narrations
-        return narrations.needing_audio()
+        stale = narrations.needing_audio().with_render_state()
+        if options["retry_failed"]:
+            return stale
+        # Same rule as the sweeper: a script that failed for good would fail again (and hold a
+        # worker up to its time limit); healable failures are retried.
+        hopeless = stale.filter(render_state=RenderState.FAILED, latest_job_healable=False)
+        for narration in hopeless:
+            self.stderr.write(f"skipped exhibit {narration.exhibit.code} v{narration.version}: failed "
+                              f"({narration.latest_job_error}); fix the script or use --retry-failed")
+        return stale.exclude(pk__in=hopeless.values("pk"))
 
     def run(self, plan, options, outcomes: Counter) -> tuple[list[str], list[int]]:
         jobs = {job.pk: job for job in plan.jobs}

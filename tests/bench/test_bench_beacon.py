@@ -1,0 +1,130 @@
+"""Listening beacons under load (issue #18): ``POST /listen`` next to the visitor pages, on the
+gunicorn setup of test_bench_site (same server fixture, same keep-alive load generator).
+
+Phases (each PHASE_S seconds, latency measured from when a request was due, as there):
+- pages alone: exhibit pages paced at PAGE_RATE req/s: the page p99 to compare against;
+- pages + beacons: the same pages and, on their own connections, beacons paced at BEACON_RATE;
+- beacons saturated: closed loop, the most the server stores.
+Each beacon is a phone's batch of 1-3 events, from one of many client addresses (X-Forwarded-For
+behind one proxy, as with nginx), so the per-address rate limit does not trip. Asserts only that
+every answer was right (204) and that every event was stored once; prints the figures against
+the goal: >= 500 beacons/s and page p99 no more than 20 % slower with beacons than without.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import time
+
+import pytest
+
+from tests.test_listening import fresh_counters  # noqa: F401  (autouse: an empty beacon queue)
+from tests.bench.test_bench_site import PHASE_S, Conn, percentile, server, warm_up  # noqa: F401  (server: fixture)
+from tests.visitor_fixtures import *  # noqa: F401,F403
+
+PAGE_RATE = float(os.environ.get("BENCH_PAGE_RATE", "250"))
+BEACON_RATE = float(os.environ.get("BENCH_BEACON_RATE", "500"))
+PAGE_CONNECTIONS, BEACON_CONNECTIONS = 50, 100
+PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+
+
+@pytest.fixture
+def beacon_server(request, monkeypatch):
+    monkeypatch.setenv("NUM_PROXIES", "1")  # read by the gunicorn process the server fixture starts
+    return request.getfixturevalue("server")
+
+
+class Beacons:
+    """Distinct listens, each beacon 1-3 events, from 5000 client addresses."""
+
+    def __init__(self, code: int, rendition: int):
+        self.code, self.rendition, self.counter, self.events = code, rendition, itertools.count(), 0
+
+    def next(self) -> tuple[str, bytes]:
+        n = next(self.counter)
+        kinds = (["play", None], ["progress", 0], ["pause", None])[: 1 + n % 3]
+        events = [[seq, kind, 1.5 * seq, sentence, 1.5 * seq] for seq, (kind, sentence) in enumerate(kinds)]
+        self.events += len(events)
+        body = json.dumps({"l": f"{n:024x}", "e": self.code, "r": self.rendition, "ev": events}).encode()
+        headers = (f"User-Agent: {PHONE_UA}\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+                   f"X-Forwarded-For: 10.{n % 5000 // 250}.{n % 250}.{n % 7 + 1}\r\n")
+        return headers, body
+
+
+async def load(port: int, kind: str, make, connections: int, rate: float | None, out: dict, start: float, stop_at: float):
+    """``connections`` keep-alive connections; paced at ``rate`` in total, or closed loop (None)."""
+    interval = connections / rate if rate else 0.0
+    latencies, errors = out.setdefault(kind, []), out.setdefault("errors", [])
+
+    async def one(n: int):
+        due = start + interval * n / connections
+        async with Conn(port) as conn:
+            while True:
+                if rate:
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
+                if time.monotonic() >= stop_at:
+                    return
+                method, path, headers, body, want = make()
+                sent = due if rate else time.monotonic()
+                status, _ = await conn.get(path, headers, method, body)
+                latencies.append(time.monotonic() - sent)
+                if status != want:
+                    errors.append((path, status))
+                due += interval
+
+    await asyncio.gather(*(one(n) for n in range(connections)))
+
+
+async def phase(port: int, page_jobs, beacons: Beacons | None, beacon_rate: float | None, with_pages: bool = True) -> dict:
+    out: dict = {}
+    start = time.monotonic() + 0.1
+    stop_at = start + PHASE_S
+    pages = itertools.cycle(page_jobs)
+    runs = []
+    if with_pages:
+        runs.append(load(port, "page", lambda: ("GET", next(pages), "", b"", 200), PAGE_CONNECTIONS, PAGE_RATE, out, start, stop_at))
+    if beacons is not None:
+        runs.append(load(port, "beacon", lambda: ("POST", "/listen", *beacons.next(), 204), BEACON_CONNECTIONS,
+                         beacon_rate, out, start, stop_at))
+    await asyncio.gather(*runs)
+    out["elapsed"] = PHASE_S
+    return out
+
+
+def line(name: str, kind: str, out: dict) -> tuple[float, float]:
+    values = out.get(kind, [])
+    rate, p99 = len(values) / out["elapsed"], percentile(values, 99)
+    print(f"[beacon] {name:22} {kind:6}: {rate:6.0f} req/s   p50 {percentile(values, 50):6.1f} ms   p99 {p99:6.1f} ms")
+    return rate, p99
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_beacon(beacon_server):
+    from exhibits.analytics.buffer import flush
+    from exhibits.models import ListeningEvent
+
+    port, museum = beacon_server
+    page_jobs = [f"/e/{e.code}/" for e in museum.published]
+    asyncio.run(warm_up(port, [["page", path, "", 200, None] for path in page_jobs]))
+    beacons = Beacons(museum.ready.code, museum.rendition.pk)
+    asyncio.run(phase(port, page_jobs[:1], beacons, 50.0, with_pages=False))  # warm the beacon path too
+
+    print(f"\n[beacon] gunicorn as in test_bench_site; pages paced {PAGE_RATE:.0f}/s on {PAGE_CONNECTIONS} connections,"
+          f" beacons on {BEACON_CONNECTIONS}; {PHASE_S:.0f} s per phase")
+    alone = asyncio.run(phase(port, page_jobs, None, None))
+    _, page_p99 = line("pages alone", "page", alone)
+    mixed = asyncio.run(phase(port, page_jobs, beacons, BEACON_RATE))
+    _, mixed_p99 = line(f"pages + beacons {BEACON_RATE:.0f}/s", "page", mixed)
+    mixed_rate, _ = line(f"pages + beacons {BEACON_RATE:.0f}/s", "beacon", mixed)
+    saturated = asyncio.run(phase(port, page_jobs, beacons, None, with_pages=False))
+    top_rate, _ = line("beacons saturated", "beacon", saturated)
+    slowdown = mixed_p99 / page_p99 - 1 if page_p99 else float("nan")
+    met = mixed_rate >= 0.97 * BEACON_RATE and top_rate >= 500 and slowdown <= 0.20
+    print(f"[beacon] page p99 {page_p99:.1f} -> {mixed_p99:.1f} ms ({slowdown:+.0%}); beacons held {mixed_rate:.0f}/s paced,"
+          f" {top_rate:.0f}/s saturated; goal >= 500/s and p99 +<= 20 %: {'met' if met else 'NOT met'}")
+    for out in (alone, mixed, saturated):
+        assert not out["errors"], out["errors"][:5]
+    flush()
+    assert ListeningEvent.objects.count() == beacons.events  # every accepted event stored exactly once
