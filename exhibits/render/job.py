@@ -8,7 +8,6 @@ transaction (a render takes seconds and must not hold row locks).
 from __future__ import annotations
 
 import logging
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from django.db import InterfaceError, OperationalError, connection
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
-from exhibits import services
 from exhibits.models import Rendition
 from exhibits.models.narration import lexicon_for_script
+from exhibits.render import claims, ticker
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,10 @@ def run_job(job_id: int) -> str:
     HEALABLE errors propagate so the caller can retry (the job is left "rendering"; the
     Celery task moves it back to "queued"); so does Busy (another worker has the job).
     """
-    work = services.do_start_job(job_id)
+    work = claims.do_start_job(job_id)
     if work is None:
         return SKIPPED
-    if isinstance(work, services.JobBusy):
+    if isinstance(work, claims.JobBusy):
         raise Busy(work.seconds)
     try:
         with heartbeat(job_id):
@@ -87,9 +86,9 @@ def run_job(job_id: int) -> str:
     except Exception as exc:  # noqa: BLE001 - every other failure is final and told to the curator
         message = describe_error(exc)
         log.warning("render job %s failed: %s", job_id, message, exc_info=not _is_expected(exc))
-        services.do_fail_job(job_id, message)
+        claims.do_fail_job(job_id, message)
         return FAILED
-    state = services.do_finish_job(job_id, fields, reused)
+    state = claims.do_finish_job(job_id, fields, reused)
     if state != "ready":
         return SKIPPED
     return REUSED if reused else RENDERED
@@ -97,29 +96,19 @@ def run_job(job_id: int) -> str:
 
 @contextmanager
 def heartbeat(job_id: int):
-    """Renew the job's heartbeat every RENDER_HEARTBEAT_SECONDS while the body runs, from a
-    thread (synthesis holds this one). When the process dies the beats stop, and the sweeper
-    re-sends the job once the last beat is RENDER_RUNNING_STALE_SECONDS old."""
-    stop = threading.Event()
-
-    def beat():
+    """Renew the job's heartbeat every RENDER_HEARTBEAT_SECONDS while the body runs. When the
+    process dies the beats stop, and the sweeper re-sends the job once the last beat is
+    RENDER_RUNNING_STALE_SECONDS old."""
+    def beat() -> bool:
         try:
-            while not stop.wait(settings.RENDER_HEARTBEAT_SECONDS):
-                try:
-                    if not services.do_heartbeat(job_id):
-                        return  # superseded or finished meanwhile: nothing to keep alive
-                except Exception:  # database away for a moment: the next beat may get through
-                    log.warning("could not renew the heartbeat of render job %s", job_id, exc_info=True)
-        finally:
-            connection.close()  # this thread's own database connection
+            return claims.do_heartbeat(job_id)  # False: superseded or finished, nothing to keep alive
+        except Exception:  # database away for a moment: the next beat may get through
+            log.warning("could not renew the heartbeat of render job %s", job_id, exc_info=True)
+            return True
 
-    thread = threading.Thread(target=beat, name=f"render-heartbeat-{job_id}", daemon=True)
-    thread.start()
-    try:
+    # on_exit: the thread's own database connection
+    with ticker.every(settings.RENDER_HEARTBEAT_SECONDS, beat, f"render-heartbeat-{job_id}", connection.close):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def run_here(job_id: int) -> str:
@@ -130,18 +119,18 @@ def run_here(job_id: int) -> str:
     except Busy:
         return SKIPPED  # a worker has it: the bulk command waits for the row, not for us
     except HEALABLE as exc:
-        services.do_fail_job(job_id, describe_error(exc), healable=True)  # the sweeper tries again
+        claims.do_fail_job(job_id, describe_error(exc), healable=True)  # the sweeper tries again
         return FAILED
 
 
-def _produce_audio(work: services.JobWork) -> tuple[dict, bool]:
+def _produce_audio(work: claims.JobWork) -> tuple[dict, bool]:
     from exhibits.render.lock import render_once
     from synthesis.pipeline import prepare
     from synthesis.prosody import sentences
 
     config = render_config(work.script, work.voice, work.emotion)
     parsed, key = prepare(work.script, config)  # ScriptError here fails the job
-    services.do_count_job_units(work.job_id, len(sentences(parsed.clauses, config.pauses.comma)))
+    claims.do_count_job_units(work.job_id, len(sentences(parsed.clauses, config.pauses.comma)))
     existing = Rendition.objects.filter(cache_key=key).first()
     if existing is not None and files_exist(existing):
         fields = {f.name: getattr(existing, f.name) for f in Rendition._meta.concrete_fields if f.name not in ("id", "created_at")}

@@ -16,13 +16,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
 
+from exhibits.render import ticker
 from exhibits.render.redis_conn import redis_client
 
 log = logging.getLogger(__name__)
@@ -43,23 +43,16 @@ def lock_ttl_seconds() -> int:
 
 @contextmanager
 def _heartbeat(lock):
-    stop = threading.Event()
+    def renew() -> bool:
+        try:
+            lock.reacquire()
+            return True
+        except Exception:  # lost it (Redis restarted?): the render goes on, files are atomic
+            log.warning("could not renew render lock %s", lock.name)
+            return False
 
-    def renew():
-        while not stop.wait(HEARTBEAT_SECONDS):
-            try:
-                lock.reacquire()
-            except Exception:  # lost it (Redis restarted?): the render goes on, files are atomic
-                log.warning("could not renew render lock %s", lock.name)
-                return
-
-    thread = threading.Thread(target=renew, name="render-lock-heartbeat", daemon=True)
-    thread.start()
-    try:
+    with ticker.every(HEARTBEAT_SECONDS, renew, "render-lock-heartbeat"):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from celery.signals import worker_process_init
 from django.conf import settings
 
 from exhibits import services
+from exhibits.render import claims
 from exhibits.render import job as render_job
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,14 @@ class RenderTask(Task):
         # scheduled): fail the job, as healable if it is; the sweeper gives it a new job then.
         if isinstance(exc, render_job.Busy):
             return  # another worker is rendering the job; the sweeper watches its heartbeat
-        services.do_fail_job(args[0], render_job.describe_error(exc), healable=isinstance(exc, render_job.HEALABLE))
+        claims.do_fail_job(args[0], render_job.describe_error(exc), healable=isinstance(exc, render_job.HEALABLE))
 
 
 @shared_task(
     bind=True,
     base=RenderTask,
     name=services.RENDER_TASK,  # "exhibits.render_narration": services sends jobs by this name
-    max_retries=None,  # bounded by time instead: RENDER_HEAL_WINDOW_SECONDS (services.do_retry_job)
+    max_retries=None,  # bounded by time instead: RENDER_HEAL_WINDOW_SECONDS (claims.do_retry_job)
     acks_late=True,
     reject_on_worker_lost=True,
 )
@@ -66,7 +67,7 @@ def render_narration(self, job_id: int) -> str:
     except render_job.HEALABLE as exc:
         countdown = retry_countdown(self.request.retries)
         message = f"第{self.request.retries + 1}次尝试出错，稍后重试 / retrying: {render_job.describe_error(exc)}"
-        if services.do_retry_job(job_id, message, countdown):
+        if claims.do_retry_job(job_id, message, countdown):
             raise self.retry(countdown=countdown, exc=exc) from None
         log.warning("render job %s: healable error past its heal window: %s", job_id, exc)
         return render_job.FAILED
