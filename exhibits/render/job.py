@@ -106,8 +106,10 @@ def heartbeat(job_id: int):
             log.warning("could not renew the heartbeat of render job %s", job_id, exc_info=True)
             return True
 
-    # on_exit: the thread's own database connection
-    with ticker.every(settings.RENDER_HEARTBEAT_SECONDS, beat, f"render-heartbeat-{job_id}", connection.close):
+    # on_exit closes the beating thread's own database connection: ``connection`` resolves per
+    # thread, so it must be looked up inside that thread, not bound here.
+    with ticker.every(settings.RENDER_HEARTBEAT_SECONDS, beat, f"render-heartbeat-{job_id}",
+                      lambda: connection.close()):
         yield
 
 
