@@ -67,27 +67,50 @@ def _k_weighting(sample_rate: int) -> np.ndarray:
     return np.asarray(sections)
 
 
+ENERGY_CHUNK = 1 << 20  # samples K-weighted at a time: bounded memory for long narrations
+
+
+def _running_energy(samples: np.ndarray, sample_rate: int, at: np.ndarray) -> np.ndarray:
+    """Sum of the squared K-weighted signal before each index in ``at`` (ascending).
+
+    Filtered in chunks with the filter state carried over, in float64, so a 10-minute render
+    never holds the whole weighted signal and its running sum (five float64 copies, ~580 MB at
+    24 kHz) at once; the sum is the same sequence of additions as one cumulative sum."""
+    sections = _k_weighting(sample_rate)
+    state = np.zeros((sections.shape[0], 2))
+    out = np.zeros(len(at))
+    total = 0.0
+    for start in range(0, len(samples), ENERGY_CHUNK):
+        chunk = samples[start:start + ENERGY_CHUNK].astype(np.float64)
+        weighted, state = sosfilt(sections, chunk, zi=state)
+        running = np.cumsum(np.square(weighted))
+        running += total
+        inside = (at > start) & (at <= start + len(chunk))  # index 0 stays 0: nothing before it
+        out[inside] = running[at[inside] - start - 1]
+        total = float(running[-1])
+    return out
+
+
 def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
     """BS.1770-4 integrated loudness (LUFS) of a mono signal; -inf for silence.
 
-    Vectorised: K-weighting in one ``sosfilt`` call and the 400 ms blocks (75 % overlap) from a
-    cumulative sum, where pyloudnorm loops over blocks in Python; same blocks, same gates.
+    Vectorised: K-weighting by ``sosfilt`` in large chunks and the 400 ms blocks (75 % overlap)
+    from a running sum, where pyloudnorm loops over blocks in Python; same blocks, same gates.
     Clips shorter than one 400 ms block are tiled up to block length rather than zero-padded:
     the repeated clip has the clip's own mean energy, while padding would dilute it.
     """
-    samples = np.asarray(samples, dtype=np.float64)
+    samples = _mono32(samples)
     if len(samples) == 0 or not np.any(samples):
         return -math.inf
     need = math.ceil(BLOCK_S * sample_rate) + 1
     if len(samples) < need:
         samples = np.tile(samples, math.ceil(need / len(samples)))
-    weighted = sosfilt(_k_weighting(sample_rate), samples)
-    energy = np.concatenate([[0.0], np.cumsum(np.square(weighted))])
     count = int(round((len(samples) / sample_rate - BLOCK_S) / (BLOCK_S * 0.25))) + 1
     starts = np.arange(count) * BLOCK_S * 0.25
     lower = np.minimum((starts * sample_rate).astype(np.int64), len(samples))
     upper = np.minimum(((starts + BLOCK_S) * sample_rate).astype(np.int64), len(samples))
-    z = (energy[upper] - energy[lower]) / (BLOCK_S * sample_rate)
+    energy = _running_energy(samples, sample_rate, np.concatenate([lower, upper]))
+    z = (energy[count:] - energy[:count]) / (BLOCK_S * sample_rate)
     with np.errstate(divide="ignore"):
         level = -0.691 + 10.0 * np.log10(z)
     gated = z[level >= ABSOLUTE_GATE_LUFS]
@@ -116,9 +139,10 @@ def _sample_peaks(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
     TRUE_PEAK_MARGIN_DB of ``floor``; elsewhere the sample's own |value|, which is then known
     to stay under ``floor`` (oversampling is the costly part and speech rarely nears the ceiling)."""
     x = np.asarray(samples, dtype=np.float32)  # float32 halves the cost; ample for a peak level
-    if floor <= 0.0:
-        return _oversampled_peaks(x)
     peaks = np.abs(x)
+    if floor <= 0.0:
+        _oversample_into(peaks, x, 0, len(x))
+        return peaks
     blocks = np.pad(peaks, (0, -len(peaks) % TRUE_PEAK_BLOCK)).reshape(-1, TRUE_PEAK_BLOCK).max(axis=1)
     near = np.flatnonzero(blocks * 10.0 ** (TRUE_PEAK_MARGIN_DB / 20.0) >= floor)
     if not len(near):
@@ -127,10 +151,17 @@ def _sample_peaks(samples: np.ndarray, floor: float = 0.0) -> np.ndarray:
     # oversampled with context for the filter
     breaks = np.flatnonzero(np.diff(near) > TRUE_PEAK_BRIDGE)
     for first, last in zip(near[np.r_[0, breaks + 1]], near[np.r_[breaks, len(near) - 1]]):
-        lo, hi = first * TRUE_PEAK_BLOCK, min(len(x), (last + 1) * TRUE_PEAK_BLOCK)
-        pad_lo, pad_hi = max(0, lo - TRUE_PEAK_CONTEXT), min(len(x), hi + TRUE_PEAK_CONTEXT)
-        peaks[lo:hi] = _oversampled_peaks(x[pad_lo:pad_hi])[lo - pad_lo: hi - pad_lo]
+        _oversample_into(peaks, x, first * TRUE_PEAK_BLOCK, min(len(x), (last + 1) * TRUE_PEAK_BLOCK))
     return peaks
+
+
+def _oversample_into(peaks: np.ndarray, x: np.ndarray, lo: int, hi: int) -> None:
+    """peaks[lo:hi] = true peaks of x there, in pieces of ENERGY_CHUNK samples with context for
+    the filter: oversampling a whole 10-minute render at once held ~1 GB of 4x signal."""
+    for start in range(lo, hi, ENERGY_CHUNK):
+        end = min(hi, start + ENERGY_CHUNK)
+        pad_lo, pad_hi = max(0, start - TRUE_PEAK_CONTEXT), min(len(x), end + TRUE_PEAK_CONTEXT)
+        peaks[start:end] = _oversampled_peaks(x[pad_lo:pad_hi])[start - pad_lo: end - pad_lo]
 
 
 def true_peak_dbfs(samples: np.ndarray, sample_rate: int) -> float:
@@ -150,16 +181,27 @@ def _limit(samples: np.ndarray, sample_rate: int, ceiling: float, peaks: np.ndar
     ``peaks``: ``_sample_peaks(samples)`` if the caller already has it.
     """
     peaks = _sample_peaks(samples) if peaks is None else peaks
-    need = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
-    if need.min() >= 1.0:
+    over = np.flatnonzero(peaks > ceiling)  # exactly where a sample needs a gain below 1
+    if not len(over):
         return samples
     attack = max(1, round(LIMITER_ATTACK_S * sample_rate))
     hold = round(LIMITER_HOLD_S * sample_rate)
-    gain = minimum_filter1d(need, size=2 * (attack + hold) + 1, mode="nearest")
     half = attack // 2
-    for _ in range(2):
-        gain = uniform_filter1d(gain, size=2 * half + 1, mode="nearest")
-    return (samples * gain).astype(np.float32)
+    # How far one peak's dip reaches. The gain is computed only around the peaks, region by
+    # region (with that much context each side): on a whole 10-minute render the filters' float
+    # copies held ~400 MB, and the gain is exactly 1 everywhere else anyway.
+    reach = attack + hold + 2 * half + 1
+    out = np.array(samples, dtype=np.float32)
+    breaks = np.flatnonzero(np.diff(over) > 2 * reach)
+    for first, last in zip(over[np.r_[0, breaks + 1]], over[np.r_[breaks, len(over) - 1]]):
+        lo, hi = max(0, first - reach), min(len(samples), last + reach + 1)
+        pad_lo, pad_hi = max(0, lo - reach), min(len(samples), hi + reach)
+        need = np.minimum(1.0, ceiling / np.maximum(peaks[pad_lo:pad_hi], 1e-12))
+        gain = minimum_filter1d(need, size=2 * (attack + hold) + 1, mode="nearest")
+        for _ in range(2):
+            gain = uniform_filter1d(gain, size=2 * half + 1, mode="nearest")
+        out[lo:hi] = samples[lo:hi] * gain[lo - pad_lo: hi - pad_lo]
+    return out
 
 
 def normalize_loudness(
@@ -195,4 +237,4 @@ def normalize_loudness(
     over = _db(float(_sample_peaks(out, ceiling).max())) - true_peak_dbfs
     if over > 0:
         out = out * np.float32(10.0 ** (-over / 20.0))
-    return out.astype(np.float32)
+    return out.astype(np.float32, copy=False)

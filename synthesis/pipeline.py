@@ -251,7 +251,8 @@ def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
         last = timings[-1]
         last["t1"] = round(last["t1"] - excess / rate, 3)
         last["chars"] = [[min(a, last["t1"]), min(b, last["t1"])] for a, b in last["chars"]]
-    samples = np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+    samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
+    del pieces  # a long narration's audio is tens of MB per copy: keep one at a time
     samples = audio.resample(samples, rate, config.sample_rate)
     samples = audio.normalize_loudness(samples, config.sample_rate, config.target_lufs, config.true_peak_dbfs)
     paths, meta_path = _paths(config, key)
