@@ -89,8 +89,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web server and worker share the file: wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web server, worker processes, beat and the job heartbeats share the file. WAL lets readers
+    # go on while one writes; IMMEDIATE takes the write lock when a transaction starts, so two
+    # writers queue on the timeout instead of one failing at once with "database is locked"
+    # (a deferred transaction that upgrades from read to write cannot wait).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "zh-hans"
