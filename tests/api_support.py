@@ -1,6 +1,7 @@
 """Fixtures and helpers shared by the speech-API and operations tests (import what you use)."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -152,3 +153,13 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def answers(port: int, path: str = "/") -> bool:
+    """True when a server on 127.0.0.1:port answers ``GET path`` with 200 (for wait_for)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except OSError:
+        return False

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from exhibits.models import ApiKey
-from tests.api_support import PYTHON, child_env, free_port, start, stop, wait_for
+from tests.api_support import PYTHON, answers, child_env, free_port, start, stop, wait_for
 
 HOT = "欢迎来到青铜器展厅，请沿着左侧通道参观。"
 COMMON = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你能而子说年同"
@@ -92,15 +92,7 @@ def server(settings, tmp_path, transactional_db):
                   "guide_site.wsgi"], env, tmp_path / "gunicorn.log")
     token = ApiKey.issue("bench", rate_limit_per_minute=10_000_000)[1]
     try:
-        def up():
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                conn.request("GET", "/healthz")
-                return conn.getresponse().status == 200
-            except OSError:
-                return False
-
-        wait_for(up, 60, what="gunicorn")
+        wait_for(lambda: answers(port, "/healthz"), 60, what="gunicorn")
         yield port, token
     finally:
         stop(proc)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from exhibits.models import ApiKey
-from tests.api_support import PYTHON, child_env, free_port, start, stop, wait_for
+from tests.api_support import PYTHON, answers, child_env, free_port, start, stop, wait_for
 from tests.worker import Worker, purge_queue
 
 pytestmark = pytest.mark.slow
@@ -61,16 +61,8 @@ def site(settings, tmp_path, transactional_db):
                   "guide_site.wsgi"], env, tmp_path / "gunicorn.log")
     token = ApiKey.issue("bench", rate_limit_per_minute=100_000)[1]
 
-    def up():
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-
     try:
-        wait_for(up, 60, what="gunicorn")
+        wait_for(lambda: answers(port, "/"), 60, what="gunicorn")
         yield port, token, proc, worker
     finally:
         stop(proc)
