@@ -107,8 +107,8 @@ def server(settings, tmp_path, transactional_db):
 def test_bench_api(server):
     port, token = server
     # Warm up: the first request renders on the Celery worker; later ones are cache hits the web
-    # processes answer themselves (they learn the model version from the worker via Redis).
-    # one at a time: the first renders on the worker, and concurrent uncached waits are capped (429/503)
+    # processes answer themselves (they learn the model version from the worker via Redis). One at
+    # a time, because concurrent uncached waits are capped (429/503) by design.
     warm = load(port, {"text": HOT}, token, requests=40, processes=1, threads=1, max_seconds=60)
     assert warm["failed"] == 0, warm
     busy = os.getloadavg()[0]  # other work on the machine shares these 2 cores: say so beside the figures
