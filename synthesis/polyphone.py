@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import importlib.util
 import pickle
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from synthesis import lazy
 from synthesis.syllables import is_valid_syllable
 
 _BOS, _EOS, _UNK = "시", "끝", "<UNK>"  # g2pM's sentence markers and unknown-character token
@@ -105,10 +105,6 @@ class PolyphoneModel:
         return out
 
 
-_lock = threading.Lock()
-_loaded: PolyphoneModel | None = None
-
-
 def _load_pickle(name: str):
     # Only the package's folder: importing g2pM would build its own model as well.
     folder = Path(importlib.util.find_spec("g2pM").submodule_search_locations[0])
@@ -116,11 +112,8 @@ def _load_pickle(name: str):
         return pickle.load(f)  # noqa: S301 - the wheel's own weight files, pinned by version
 
 
+@lazy.once
 def model() -> PolyphoneModel:
     """The model, loaded on first call and shared by the whole process."""
-    global _loaded
-    with _lock:
-        if _loaded is None:
-            _loaded = PolyphoneModel(_load_pickle("np_ckpt.pkl"), _load_pickle("char2idx.pkl"),
-                                     _load_pickle("class2idx.pkl"), _load_pickle("digest_cedict.pkl"))
-        return _loaded
+    return PolyphoneModel(_load_pickle("np_ckpt.pkl"), _load_pickle("char2idx.pkl"),
+                          _load_pickle("class2idx.pkl"), _load_pickle("digest_cedict.pkl"))

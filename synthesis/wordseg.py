@@ -10,25 +10,19 @@ stale or foreign cache file.
 from __future__ import annotations
 
 import logging
-import threading
 
-_lock = threading.Lock()
-_tokenizer = None
+from synthesis import lazy
 
-
+@lazy.once
 def _load():
-    global _tokenizer
-    with _lock:
-        if _tokenizer is None:
-            import jieba  # imported here: a process that never segments never loads it
+    import jieba  # imported here: a process that never segments never loads it
 
-            logging.getLogger("jieba").setLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            with tokenizer.get_dict_file() as words:
-                tokenizer.FREQ, tokenizer.total = tokenizer.gen_pfdict(words)
-            tokenizer.initialized = True  # so jieba never looks for or writes its cache
-            _tokenizer = tokenizer
-        return _tokenizer
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    with tokenizer.get_dict_file() as words:
+        tokenizer.FREQ, tokenizer.total = tokenizer.gen_pfdict(words)
+    tokenizer.initialized = True  # so jieba never looks for or writes its cache
+    return tokenizer
 
 
 def words(text: str) -> list[tuple[int, int]]:

@@ -106,9 +106,9 @@ def test_model_and_segmenter_load_lazily_quietly_and_write_nothing(tmp_path):
         "import sys\n"
         "import synthesis.frontend, synthesis.pipeline\n"
         "from synthesis import polyphone, wordseg\n"
-        "assert polyphone._loaded is None and wordseg._tokenizer is None and 'jieba' not in sys.modules\n"
+        "assert not polyphone.model.loaded() and not wordseg._load.loaded() and 'jieba' not in sys.modules\n"
         "synthesis.frontend.analyse('他在银行工作')\n"
-        "assert polyphone._loaded is not None and wordseg._tokenizer is not None\n"
+        "assert polyphone.model.loaded() and wordseg._load.loaded()\n"
     )
     env = {"TMPDIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], cwd=SYNTHESIS.parent, env=env,

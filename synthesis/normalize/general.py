@@ -14,6 +14,7 @@ import os
 import re
 import threading
 
+from synthesis import lazy
 from synthesis.normalize.numbers import read_digits, read_number
 
 WETEXT = "wetext"
@@ -33,24 +34,19 @@ _CONTEXT = 4
 _BREAKS = frozenset("，。；！？、\n;!?")
 _NUMBER = re.compile(r"\d+(?:[.,:/\-~～—–]+\d+)*")
 
-_lock = threading.Lock()
 _run_lock = threading.Lock()
-_fsts = None
 
 
+@lazy.once
 def load():
     """(tagger, verbaliser), loaded on first use; thread-safe."""
-    global _fsts
-    with _lock:
-        if _fsts is None:
-            import kaldifst
-            spec = importlib.util.find_spec("wetext")
-            if spec is None or not spec.submodule_search_locations:
-                raise ImportError("wetext is not installed")
-            root = os.path.join(spec.submodule_search_locations[0], "fsts", "zh", "tn")
-            _fsts = (kaldifst.TextNormalizer(os.path.join(root, "tagger.fst")),
-                     kaldifst.TextNormalizer(os.path.join(root, "verbalizer.fst")))
-    return _fsts
+    import kaldifst
+    spec = importlib.util.find_spec("wetext")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("wetext is not installed")
+    root = os.path.join(spec.submodule_search_locations[0], "fsts", "zh", "tn")
+    return (kaldifst.TextNormalizer(os.path.join(root, "tagger.fst")),
+            kaldifst.TextNormalizer(os.path.join(root, "verbalizer.fst")))
 
 
 def _reorder(tagged: str) -> str:
