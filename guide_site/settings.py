@@ -293,6 +293,7 @@ API_MAX_TEXT_CHARS = env_int("API_MAX_TEXT_CHARS", 2000)
 API_RESULT_TTL_SECONDS = env_int("API_RESULT_TTL_SECONDS", 24 * 3600)
 API_DEFAULT_RATE_LIMIT = env_int("API_DEFAULT_RATE_LIMIT", 60)  # per key per minute (new keys)
 API_PUBLIC_RATE_LIMIT = env_int("API_PUBLIC_RATE_LIMIT", 600)  # per client IP per minute, keyless reads
+PREVIEW_TTL_SECONDS = env_int("PREVIEW_TTL_SECONDS", 24 * 3600)  # the studio's one-sentence previews, after last use
 API_DIR = "api"  # under MEDIA_ROOT: API outputs, removed API_RESULT_TTL_SECONDS after last use
 # Synchronous /api/tts is rendered by the Celery render worker (web processes never load the
 # voice; exhibits.api.relay). Waits are capped well below the web threads so pages stay served;

@@ -134,3 +134,33 @@ def test_sentence_units_beyond_the_bound_are_evicted_oldest_first_and_reported(s
     report = run()
     assert re.search(r"removed sentence units \(LRU\) +2 files", report) and re.search(r"kept +units/ +1 files", report)
     assert [store.path(k).exists() for k in keys] == [False, False, True]
+
+
+def test_old_studio_previews_go_but_never_audio_a_kept_answer_points_to(settings, tmp_path, db):
+    import json
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.PREVIEW_TTL_SECONDS = 2 * HOUR
+    old, young = 3 * HOUR, 60
+
+    def answer(name: str, key: str, age: float):
+        path = make(tmp_path, f"preview/{name}.json", age)
+        path.write_text(json.dumps({"audio": {"url": f"/media/preview/{key[:2]}/{key}.mp3", "duration": 1}}))
+        os.utime(path, (time.time() - age,) * 2)
+        return path
+
+    gone_key, pointed_key, reused_key = "1" * 32, "2" * 32, "3" * 32
+    files = {
+        "gone": [answer("p-old", gone_key, old)] + [make(tmp_path, f"preview/11/{gone_key}.{e}", old) for e in ("mp3", "json")],
+        # old audio, but a young answer still hands its URL to the page
+        "pointed": [answer("p-young", pointed_key, young)] + [make(tmp_path, f"preview/22/{pointed_key}.{e}", old) for e in ("mp3", "json")],
+        # the worker touched the mp3 on a reuse: the render is young though its sidecar is old
+        "reused": [make(tmp_path, f"preview/33/{reused_key}.mp3", young), make(tmp_path, f"preview/33/{reused_key}.json", old)],
+        "tmp_old": [make(tmp_path, "preview/.p-x.json.tmp", 2 * HOUR)],
+    }
+    out = run()
+    left = existing(files)
+    assert left["gone"] == [False] * 3 and left["tmp_old"] == [False]
+    assert all(left["pointed"]) and all(left["reused"])
+    assert re.search(r"removed old studio previews\s+3 files", out), out
+    assert not (tmp_path / "preview" / "11").exists()  # emptied folder removed

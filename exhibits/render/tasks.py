@@ -85,6 +85,7 @@ def preview_sentence(sentence: str, voice: str, emotion: str, preview_id: str) -
     (audio under MEDIA_ROOT/preview/), then a small answer file the admin page polls for."""
     import dataclasses
     import json
+    import os
     from pathlib import Path
 
     from exhibits.render.lock import render_once
@@ -95,6 +96,9 @@ def preview_sentence(sentence: str, voice: str, emotion: str, preview_id: str) -
     config = dataclasses.replace(render_job.render_config(sentence, voice, emotion), out_dir=folder, formats=("mp3",))
     _parsed, key = prepare(sentence, config)
     rendering = render_once(sentence, config, key)
+    if rendering.cached:  # a reuse: cleanup_media sweeps previews by their last use
+        for path in rendering.paths.values():
+            os.utime(path)
     answer = {"audio": {"url": f"{settings.MEDIA_URL}{rendering.paths['mp3'].relative_to(root)}",
                         "duration": round(rendering.duration, 2)}, "cached": rendering.cached}
     tmp = folder / f".{preview_id}.json.tmp"

@@ -7,12 +7,16 @@ Removes, and reports the sizes of:
   (younger ones may belong to a render whose Rendition row is about to be saved);
 - leftover ``*.tmp`` files of interrupted atomic writes older than an hour;
 - sentence audio units (MEDIA_ROOT/<UNIT_CACHE_DIR>) least recently used, beyond UNIT_CACHE_MAX_MB
-  (never one a render in progress uses; see ``synthesis.unit_cache``).
+  (never one a render in progress uses; see ``synthesis.unit_cache``);
+- the studio's one-sentence previews (MEDIA_ROOT/preview) unused for PREVIEW_TTL_SECONDS: the
+  answer files the page polls for first, then audio no remaining answer points to (a preview asked
+  for again is simply rendered again, from the sentence cache).
 A file a published narration uses (Narration.rendition) is never removed, whatever the rules say.
 Also runs on the Celery beat schedule (``exhibits.cleanup_media``, CLEANUP_INTERVAL_SECONDS).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +27,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 GRACE_SECONDS = 3600  # for unreferenced audio and .tmp files: nothing in flight is that old
-EXPIRED, ORPHAN, TMP = "expired API outputs", "audio no rendition uses", "stale .tmp files"
+PREVIEW_DIR = "preview"  # exhibits.admin.studio.PREVIEW_DIR; not imported: commands stay out of the admin
+EXPIRED, ORPHAN, TMP, PREVIEWS = "expired API outputs", "audio no rendition uses", "stale .tmp files", "old studio previews"
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Tally:
 
 @dataclass
 class Plan:
-    remove: dict[str, list[Path]] = field(default_factory=lambda: {EXPIRED: [], ORPHAN: [], TMP: []})
+    remove: dict[str, list[Path]] = field(default_factory=lambda: {EXPIRED: [], ORPHAN: [], TMP: [], PREVIEWS: []})
     kept: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
 
 
@@ -98,7 +103,47 @@ def plan_cleanup(media_root: Path, now: float) -> tuple[Plan, set[Path]]:
         else:
             for path in paths:
                 plan.kept[str(settings.API_DIR)].add(path.stat().st_size)
+    plan_previews(plan, media_root / PREVIEW_DIR, now)
     return plan, published
+
+
+def plan_previews(plan: Plan, folder: Path, now: float) -> None:
+    """Answers (``<preview id>.json`` at the top) expire on their age; a render's files
+    (``<xx>/<key>.*``, the audio touched by the worker on every reuse) on the youngest one's age,
+    unless an answer that stays points to it, so a page never gets an answer whose audio is gone."""
+    ttl = settings.PREVIEW_TTL_SECONDS
+    pointed_to: set[str] = set()
+    audio: list[Path] = []
+    for path in files_under(folder):
+        age = now - path.stat().st_mtime
+        if path.name.endswith(".tmp"):
+            if age > GRACE_SECONDS:
+                plan.remove[TMP].append(path)
+        elif path.parent != folder:
+            audio.append(path)
+        elif age > ttl:
+            plan.remove[PREVIEWS].append(path)
+        else:
+            pointed_to.add(answer_audio_key(path))
+            plan.kept[PREVIEW_DIR].add(path.stat().st_size)
+    renders: dict[str, list[Path]] = defaultdict(list)
+    for path in audio:
+        renders[cache_key_of(path)].append(path)
+    for key, paths in renders.items():
+        if now - max(p.stat().st_mtime for p in paths) > ttl and key not in pointed_to:
+            plan.remove[PREVIEWS] += sorted(paths, key=lambda p: p.suffix != ".json")  # metadata first
+        else:
+            for path in paths:
+                plan.kept[PREVIEW_DIR].add(path.stat().st_size)
+
+
+def answer_audio_key(answer: Path) -> str:
+    """The cache key of the audio a preview answer points to ("" if unreadable: then it points nowhere)."""
+    try:
+        url = json.loads(answer.read_text(encoding="utf-8"))["audio"]["url"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return url.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def human(size: float) -> str:
@@ -161,7 +206,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _remove_empty_dirs(media_root: Path) -> None:
-        for top in (settings.AUDIO_DIR, settings.API_DIR):
+        for top in (settings.AUDIO_DIR, settings.API_DIR, PREVIEW_DIR):
             root = media_root / top
             if not root.is_dir():
                 continue
