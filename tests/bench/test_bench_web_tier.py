@@ -87,14 +87,16 @@ def test_bench_web_tier(site):
           + ", ".join(f"{mb:.0f} MB" for mb in pool.values()))
     assert set(statuses) == {200}
 
-    long_text = "".join(rng.choice(COMMON) for _ in range(1199)) + "。"
+    # A text of its own for every call: sharing a 1,200-character sentence, all renders but the
+    # first would take it from the unit cache and measure mostly the MP3 encoder.
+    long_texts = ["".join(rng.choice(COMMON) for _ in range(1199)) + "。" for _ in range(16)]
     outcomes: list[tuple[int, str, float]] = []  # status, error code, seconds
     visitor: list[float] = []
     stop_visitors = threading.Event()
 
-    def speech_call():
+    def speech_call(text: str):
         t0 = time.perf_counter()
-        status, body = post(port, token, long_text + str(rng.random()), timeout=120)
+        status, body = post(port, token, text, timeout=120)
         outcomes.append((status, (body or {}).get("error", ""), time.perf_counter() - t0))
 
     def visit():
@@ -112,7 +114,7 @@ def test_bench_web_tier(site):
 
     renders_before = len(task_seconds(worker))
     visitors = [threading.Thread(target=visit) for _ in range(4)]
-    calls = [threading.Thread(target=speech_call) for _ in range(16)]
+    calls = [threading.Thread(target=speech_call, args=(text,)) for text in long_texts]
     for thread in visitors + calls:
         thread.start()
     for thread in calls:
@@ -124,7 +126,9 @@ def test_bench_web_tier(site):
     wait_for(lambda: not unfinished(worker), 120, what="the worker's last render")  # its time is printed too
     print(f"[web] 16 concurrent 1,200-character sync calls, one key (wait {WAIT} s), load average "
           f"{os.getloadavg()[0]:.1f}: {outcome_summary(outcomes)}")
-    print(f"[web]   worker: {seconds_summary(task_seconds(worker)[renders_before:])} per render")
+    admitted = [o for o in outcomes if o[0] == 200 or o[1] == "worker_unavailable"]  # the others were refused at once
+    print(f"[web]   admitted {len(admitted)}, answered within the wait {sum(o[0] == 200 for o in admitted)}; "
+          f"worker: {seconds_summary(task_seconds(worker)[renders_before:])} per render")
     print(f"[web]   visitor home page p50 {1000 * statistics.median(visitor):.0f} ms, "
           f"p99 {1000 * visitor[int(0.99 * (len(visitor) - 1))]:.0f} ms over {len(visitor)} requests (goal p99 ≤ 1 s)")
     assert not any(status == 500 for status, _code, _seconds in outcomes)
