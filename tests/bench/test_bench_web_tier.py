@@ -151,9 +151,10 @@ def outcome_summary(outcomes: list[tuple[int, str, float]]) -> str:
 def unfinished(worker) -> set[str]:
     """Synchronous requests the worker received and has not finished (or discarded as expired)."""
     log = worker.log()
-    ids = lambda pattern: set(re.findall(pattern, log))  # noqa: E731
-    return (ids(r"tts_for_web\[([^]]+)\] received")
-            - ids(r"tts_for_web\[([^]]+)\] (?:succeeded|failed|raised)") - ids(r"revoked task: exhibits\.tts_for_web\[([^]]+)\]"))
+    received = set(re.findall(r"tts_for_web\[([^]]+)\] received", log))
+    done = set(re.findall(r"tts_for_web\[([^]]+)\] (?:succeeded|failed|raised)", log))
+    expired = set(re.findall(r"revoked task: exhibits\.tts_for_web\[([^]]+)\]", log))
+    return received - done - expired
 
 
 def task_seconds(worker) -> list[float]:
