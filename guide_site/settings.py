@@ -296,7 +296,8 @@ API_PUBLIC_RATE_LIMIT = env_int("API_PUBLIC_RATE_LIMIT", 600)  # per client IP p
 PREVIEW_TTL_SECONDS = env_int("PREVIEW_TTL_SECONDS", 24 * 3600)  # the studio's one-sentence previews, after last use
 API_DIR = "api"  # under MEDIA_ROOT: API outputs, removed API_RESULT_TTL_SECONDS after last use
 # Synchronous /api/tts is rendered by the Celery render worker (web processes never load the
-# voice; exhibits.api.relay). Waits are capped well below the web threads so pages stay served;
+# voice; exhibits.api.relay). Waits are capped well below the web threads so pages stay served,
+# and admitted only while the workers can finish them within the wait (exhibits.api.admission);
 # keep API_SYNC_TIMEOUT_SECONDS under GUNICORN_GRACEFUL_TIMEOUT so recycling never cuts a wait.
 API_TTS_IN_WORKER = env_bool("API_TTS_IN_WORKER", True)
 API_SYNC_TIMEOUT_SECONDS = env_int("API_SYNC_TIMEOUT_SECONDS", 25)

@@ -58,6 +58,7 @@ def test_a_real_worker_beats_and_stops_beating(client, worker_factory):
     worker = worker_factory()
     assert wait_until(lambda: client.get("/healthz").status_code == 200, 15), worker.log()[-2000:]
     assert client.get("/healthz").json()["checks"]["worker"]["status"] == "ok (1 alive)"
+    assert (heartbeat.slots_for("celery"), heartbeat.slots_for("sambert")) == (1, 0)  # its pool, its queue
     worker.stop()  # warm shutdown removes its beat at once
     assert client.get("/healthz").status_code == 503
 

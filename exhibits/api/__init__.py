@@ -2,5 +2,7 @@
 
 Every response under /api/ that is an error is JSON ``{"error": code, "detail": ...}``
 (``errors``); keys and rate limits live in ``auth`` and ``throttling``; the speech work itself
-is in ``speech`` so views stay thin and the Celery tasks (``tasks``) share it.
+is in ``speech`` so views stay thin and the Celery tasks (``tasks``) share it. A synchronous
+render goes to the worker through ``relay``, which admits the wait only if ``admission`` finds
+that the workers can finish it in time.
 """

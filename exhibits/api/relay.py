@@ -7,14 +7,17 @@ Retry-After, never a hang or a 500; the message expires with the wait, so a work
 later does not render for a client that has gone.
 
 A waiting request holds a web thread, so waits are capped (per key, across all web processes,
-and per process) well below the thread count: visitor pages always find a free thread. Beyond a
-cap the answer is 429 (this key) or 503 (everyone) with Retry-After. The caps live in Redis as
-sorted sets of wait ids scored by their deadline, so a web process that dies mid-wait frees its
-slot when the deadline passes.
+and per process) well below the thread count: visitor pages always find a free thread. A wait is
+also refused when the renders already admitted would keep the workers busy past it
+(``exhibits.api.admission``): an admitted call gets its answer, the others are told at once.
+Beyond a cap the answer is 429 (this key) or 503 (everyone) with Retry-After. The caps live in
+Redis as sorted sets of wait ids (with their estimated render seconds) scored by their deadline,
+so a web process that dies mid-wait frees its slot when the deadline passes.
 """
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import threading
 import time
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from exhibits.api import admission
 from exhibits.api.errors import ApiError
 from exhibits.render.redis_conn import redis_client
 from exhibits.render.voice_version import known_model_version, model_version_key  # noqa: F401 - the views' and tests' way in
@@ -33,18 +37,27 @@ WAITS_TOTAL = "api:tts:waits"
 WAITS_KEY = "api:tts:waits:key:"
 REPLY_TTL_SECONDS = 60  # an answer nobody collects (the wait timed out) expires
 
-# KEYS: per-key set, total set. ARGV: now, deadline, wait id, per-key cap, total cap.
-# 0 = slot taken, 1 = this key is at its cap, 2 = every slot is taken.
+# KEYS: per-key set, total set. ARGV: now, deadline, member ("<wait id>|<estimated seconds>"),
+# per-key cap, total cap, render slots, seconds the render must end within, own estimate.
+# {0} = slot taken, {1} = this key is at its cap, {2} = every slot is taken, {3, seconds} = the
+# admitted renders would make this one end too late (seconds: their backlog per slot).
 _TAKE_SLOT = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 1 end
-if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 2 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return {1} end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {2} end
+local backlog = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  backlog = backlog + (tonumber(string.match(member, '|([0-9.]+)$')) or 0)
+end
+backlog = backlog / tonumber(ARGV[6])
+-- With nothing admitted a call always gets its chance, however long: it also renews the speed.
+if backlog > 0 and backlog + tonumber(ARGV[8]) > tonumber(ARGV[7]) then return {3, tostring(backlog)} end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('EXPIRE', KEYS[1], math.ceil(ARGV[2] - ARGV[1]) + 60)
 redis.call('EXPIRE', KEYS[2], math.ceil(ARGV[2] - ARGV[1]) + 60)
-return 0
+return {0}
 """
 
 _local_waits: threading.BoundedSemaphore | None = None
@@ -94,8 +107,9 @@ def reply(reply_key: str, payload: dict) -> None:
         pipe.execute()
 
 
-def _busy(code: str, message: str, status: int) -> ApiError:
-    return ApiError(code, message, status, headers={"Retry-After": str(settings.API_SYNC_RETRY_AFTER_SECONDS)})
+def _busy(code: str, message: str, status: int, retry_after: float = 0) -> ApiError:
+    seconds = max(settings.API_SYNC_RETRY_AFTER_SECONDS, math.ceil(retry_after))
+    return ApiError(code, message, status, headers={"Retry-After": str(seconds)})
 
 
 def _local_slots() -> threading.BoundedSemaphore:
@@ -115,30 +129,35 @@ def render_in_worker(params: dict, api_key_prefix: str) -> RelayedRendering:
     local = _local_slots()
     if not local.acquire(blocking=False):
         raise _busy("server_busy", "too many synchronous requests are waiting here; retry shortly or use /api/tts/async", 503)
-    wait_id = secrets.token_hex(8)
+    queue = queue_for_engine(settings.SYNTHESIS_ENGINE)
+    estimate = admission.estimate_seconds(params["text"])
+    member = f"{secrets.token_hex(8)}|{estimate:.3f}"
     per_key = f"{WAITS_KEY}{api_key_prefix}"
     client = redis_client(timeout=timeout + 5)  # BLPOP blocks for up to the whole wait
     try:
         now = time.time()
-        taken = client.eval(_TAKE_SLOT, 2, per_key, WAITS_TOTAL, now, now + timeout + 5, wait_id,
-                            settings.API_SYNC_MAX_WAITS_PER_KEY, settings.API_SYNC_MAX_WAITS)
+        taken, *backlog = client.eval(_TAKE_SLOT, 2, per_key, WAITS_TOTAL, now, now + timeout + 5, member,
+                                      settings.API_SYNC_MAX_WAITS_PER_KEY, settings.API_SYNC_MAX_WAITS,
+                                      admission.render_slots(queue), admission.budget_seconds(), estimate)
         if taken == 1:
             raise _busy("too_many_waits", "this key already has the most synchronous requests waiting; "
                         "retry shortly or use /api/tts/async", 429)
         if taken == 2:
             raise _busy("server_busy", "too many synchronous requests are waiting; retry shortly or use /api/tts/async", 503)
+        if taken == 3:
+            raise _busy("server_busy", f"the render workers cannot finish this within {timeout} s after the "
+                        "synchronous requests already waiting; retry shortly or use /api/tts/async", 503, float(backlog[0]))
         try:
-            reply_key = f"{REPLY_PREFIX}{wait_id}"
+            reply_key = f"{REPLY_PREFIX}{member.partition('|')[0]}"
             try:
-                current_app.send_task(TASK, args=(params, reply_key), queue=queue_for_engine(settings.SYNTHESIS_ENGINE),
-                                      expires=timeout)
+                current_app.send_task(TASK, args=(params, reply_key), queue=queue, expires=timeout)
             except Exception as exc:  # noqa: BLE001 - broker down: the same answer as no worker
                 raise _busy("worker_unavailable", f"the render queue is unreachable ({exc.__class__.__name__})", 503) from exc
             answer = client.blpop([reply_key], timeout=timeout)
         finally:
             with client.pipeline(transaction=False) as pipe:
-                pipe.zrem(per_key, wait_id)
-                pipe.zrem(WAITS_TOTAL, wait_id)
+                pipe.zrem(per_key, member)
+                pipe.zrem(WAITS_TOTAL, member)
                 pipe.execute()
     finally:
         local.release()

@@ -2,6 +2,10 @@
 seconds, so ``/healthz`` in the web tier can tell whether anything will render without loading
 the voice itself (importing the engine costs the web process seconds and hundreds of MB).
 
+A beat also says how many tasks the worker runs at once (its pool's ``slots``) and which
+queues it consumes, so the speech API can admit only as many synchronous waits as the workers
+of its queue can finish in time (``exhibits.api.admission``).
+
 Where the beat is kept: Redis (``REDIS_URL``, one key per worker with a TTL, shared by every
 machine) or, without Redis (the demo's file queue), a JSON file per worker under
 ``VAR_DIR/heartbeats`` (one machine only, as that queue is). Workers import this module through
@@ -58,9 +62,10 @@ def _folder() -> Path:
     return Path(settings.VAR_DIR) / "heartbeats"
 
 
-def beat(name: str, engine: str) -> None:
+def beat(name: str, engine: str, slots: int = 1, queues: tuple[str, ...] = ()) -> None:
     """Record that worker ``name`` is alive now; ``engine`` is "ok…" or what is wrong with the voice."""
-    record = json.dumps({"worker": name, "at": time.time(), "engine": engine, "pid": os.getpid()})
+    record = json.dumps({"worker": name, "at": time.time(), "engine": engine, "pid": os.getpid(),
+                         "slots": slots, "queues": list(queues)})
     if settings.REDIS_URL:
         client = _redis()
         try:
@@ -112,11 +117,17 @@ def _engine_status() -> str:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _loop(name: str) -> None:
+def slots_for(queue: str) -> int:
+    """Tasks that live workers consuming ``queue`` run at once (0: none alive). A beat without
+    queues (older workers) counts for every queue."""
+    return sum(int(r.get("slots") or 1) for r in alive() if queue in (r.get("queues") or [queue]))
+
+
+def _loop(name: str, slots: int, queues: tuple[str, ...]) -> None:
     engine = _engine_status()
     while not _stop.is_set():
         try:
-            beat(name, engine)
+            beat(name, engine, slots, queues)
         except Exception:  # Redis briefly down: the beat goes stale and /healthz says so
             pass
         _stop.wait(INTERVAL_SECONDS)
@@ -127,10 +138,21 @@ def worker_name(sender) -> str:
     return f"{hostname}:{os.getpid()}"
 
 
+def pool_size(consumer) -> int:
+    controller = getattr(consumer, "controller", None)
+    return int(getattr(controller, "max_concurrency", None) or getattr(controller, "concurrency", None) or 1)
+
+
+def consumed_queues(consumer) -> tuple[str, ...]:
+    task_consumer = getattr(consumer, "task_consumer", None)
+    return tuple(sorted(q.name for q in getattr(task_consumer, "queues", None) or ()))
+
+
 @worker_ready.connect
 def _start(sender=None, **_kwargs):
     _stop.clear()
-    threading.Thread(target=_loop, args=(worker_name(sender),), name="heartbeat", daemon=True).start()
+    args = (worker_name(sender), pool_size(sender), consumed_queues(sender))
+    threading.Thread(target=_loop, args=args, name="heartbeat", daemon=True).start()
 
 
 @worker_shutdown.connect
