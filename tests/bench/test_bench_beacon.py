@@ -1,7 +1,8 @@
 """Listening beacons under load (issue #18): ``POST /listen`` next to the visitor pages, on the
 gunicorn setup of test_bench_site (same server fixture, same keep-alive load generator).
 
-Phases (each PHASE_S seconds, latency measured from when a request was due, as there):
+Phases (each PHASE_S seconds, latency measured from when a request was due, as there; the
+clock starts once each of the phase's connections is open and answered once, see Window):
 - pages alone: exhibit pages paced at PAGE_RATE req/s: the page p99 to compare against;
 - pages + beacons: the same pages and, on their own connections, beacons paced at BEACON_RATE;
 - beacons saturated: closed loop, the most the server stores.
@@ -71,25 +72,49 @@ class Beacons:
         return headers, body
 
 
-async def load(port: int, kind: str, make, connections: int, rate: float | None, out: dict, start: float, stop_at: float):
+class Window:
+    """The measured window of a phase: it opens once every connection of the phase is open and
+    has been answered once. Behind nginx (upstream keepalive) gunicorn sees warm connections, not
+    150 opened in the same instant, each holding a worker thread until its first bytes arrive:
+    measured from the first request, that storm decided the phase's p99 on its own."""
+
+    def __init__(self, connections: int):
+        self.waiting, self.opened = connections, asyncio.Event()
+        self.start = self.stop_at = 0.0
+
+    async def enter(self) -> None:
+        self.waiting -= 1
+        if not self.waiting:
+            self.start = time.monotonic() + 0.1
+            self.stop_at = self.start + PHASE_S
+            self.opened.set()
+        await self.opened.wait()
+
+
+async def load(port: int, kind: str, make, connections: int, rate: float | None, out: dict, window: Window):
     """``connections`` keep-alive connections; paced at ``rate`` in total, or closed loop (None)."""
     interval = connections / rate if rate else 0.0
     latencies, errors = out.setdefault(kind, []), out.setdefault("errors", [])
 
+    async def request(conn: Conn, sent: float | None = None):
+        method, path, headers, body, want = make()
+        status, _ = await conn.get(path, headers, method, body)
+        if sent is not None:
+            latencies.append(time.monotonic() - sent)
+        if status != want:
+            errors.append((path, status))
+
     async def one(n: int):
-        due = start + interval * n / connections
         async with Conn(port) as conn:
+            await request(conn)  # unmeasured: opens the connection
+            await window.enter()
+            due = window.start + interval * n / connections
             while True:
                 if rate:
                     await asyncio.sleep(max(0.0, due - time.monotonic()))
-                if time.monotonic() >= stop_at:
+                if time.monotonic() >= window.stop_at:
                     return
-                method, path, headers, body, want = make()
-                sent = due if rate else time.monotonic()
-                status, _ = await conn.get(path, headers, method, body)
-                latencies.append(time.monotonic() - sent)
-                if status != want:
-                    errors.append((path, status))
+                await request(conn, due if rate else time.monotonic())
                 due += interval
 
     await asyncio.gather(*(one(n) for n in range(connections)))
@@ -97,15 +122,14 @@ async def load(port: int, kind: str, make, connections: int, rate: float | None,
 
 async def phase(port: int, page_jobs, beacons: Beacons | None, beacon_rate: float | None, with_pages: bool = True) -> dict:
     out: dict = {}
-    start = time.monotonic() + 0.1
-    stop_at = start + PHASE_S
     pages = itertools.cycle(page_jobs)
+    window = Window(PAGE_CONNECTIONS * with_pages + BEACON_CONNECTIONS * (beacons is not None))
     runs = []
     if with_pages:
-        runs.append(load(port, "page", lambda: ("GET", next(pages), "", b"", 200), PAGE_CONNECTIONS, PAGE_RATE, out, start, stop_at))
+        runs.append(load(port, "page", lambda: ("GET", next(pages), "", b"", 200), PAGE_CONNECTIONS, PAGE_RATE, out, window))
     if beacons is not None:
         runs.append(load(port, "beacon", lambda: ("POST", "/listen", *beacons.next(), 204), BEACON_CONNECTIONS,
-                         beacon_rate, out, start, stop_at))
+                         beacon_rate, out, window))
     await asyncio.gather(*runs)
     out["elapsed"] = PHASE_S
     return out
