@@ -346,3 +346,11 @@ LISTENING_RATE_LIMIT = env_int("LISTENING_RATE_LIMIT", 600)
 LISTENING_RAW_RETENTION_DAYS = env_int("LISTENING_RAW_RETENTION_DAYS", 30)  # raw events; daily totals stay
 LISTENING_ROLLUP_SECONDS = env_int("LISTENING_ROLLUP_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["rollup-listening"] = {"task": "exhibits.rollup_listening", "schedule": LISTENING_ROLLUP_SECONDS}
+# Beacons wait in Redis until a worker stores them (exhibits/analytics/buffer.py): the endpoint
+# asks for a flush when 100 are queued; beat flushes every LISTENING_FLUSH_SECONDS as well (a quiet
+# museum, a lost message). With no worker the queue stops at LISTENING_QUEUE_MAX beacons (about
+# 100 bytes of Redis memory each, at most ~4 KB) and further beacons are refused (503) until a
+# worker runs.
+LISTENING_FLUSH_SECONDS = env_int("LISTENING_FLUSH_SECONDS", 30)
+LISTENING_QUEUE_MAX = env_int("LISTENING_QUEUE_MAX", 50_000)
+CELERY_BEAT_SCHEDULE["flush-listening"] = {"task": "exhibits.flush_listening_buffer", "schedule": LISTENING_FLUSH_SECONDS}

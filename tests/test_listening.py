@@ -156,35 +156,92 @@ def test_raw_events_are_dropped_after_the_retention_period_and_totals_stay(visit
     assert roll_up()["dropped"] == 0 and DailyListening.objects.count() == 2
 
 
-def test_the_rollup_is_on_the_beat_schedule():
+def test_the_rollup_and_the_flush_are_on_the_beat_schedule():
     from django.conf import settings
 
     from guide_site.celery import app
 
-    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "exhibits.rollup_listening")
-    assert entry["schedule"] == settings.LISTENING_ROLLUP_SECONDS
+    schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert schedule["exhibits.rollup_listening"] == settings.LISTENING_ROLLUP_SECONDS
+    assert schedule["exhibits.flush_listening_buffer"] == settings.LISTENING_FLUSH_SECONDS
     app.loader.import_default_modules()
-    assert "exhibits.rollup_listening" in app.tasks
+    assert {"exhibits.rollup_listening", "exhibits.flush_listening_buffer"} <= set(app.tasks)
+
+
+def flush_messages() -> list[dict]:
+    """The flush tasks waiting in the broker's default queue (no worker runs here)."""
+    from exhibits.analytics import buffer
+    from exhibits.render.redis_conn import redis_client
+    from guide_site.celery import app
+
+    raw = redis_client().lrange(app.conf.task_default_queue, 0, -1)
+    return [m for m in map(json.loads, raw) if m["headers"]["task"] == buffer.FLUSH_TASK]
 
 
 @pytest.mark.django_db
-def test_beacons_wait_in_redis_and_reach_the_database_in_batches(visitor, museum):
+def test_a_request_never_writes_the_batch_it_asks_a_worker_once(visitor, museum, django_assert_num_queries):
     from exhibits.analytics import buffer
+    from tests.worker import purge_queue
 
+    purge_queue()
     code = museum.ready.code
     for i in range(buffer.FLUSH_AT - 1):
         send(visitor, body(code, [[0, "play", 0, None, 0]], listen=f"{i:016x}"))
-    assert buffer.queued() == buffer.FLUSH_AT - 1 and not ListeningEvent.objects.exists()
-    send(visitor, body(code, [[0, "play", 0, None, 0]], listen=f"{10**6:016x}"))  # the one that fills the queue flushes it
-    assert buffer.queued() == 0 and ListeningEvent.objects.count() == buffer.FLUSH_AT
-    # An exhibit deleted while its beacons wait: the batch still goes in, without them.
-    send(visitor, body(museum.vase.code, [[0, "play", 0, None, 0]], listen="a" * 16))
-    send(visitor, body(code, [[0, "play", 0, None, 0]], listen="b" * 16))
+    assert buffer.queued() == buffer.FLUSH_AT - 1 and flush_messages() == []
+    with django_assert_num_queries(0):  # the one that fills the queue neither writes nor reads the database
+        assert send(visitor, body(code, [[0, "play", 0, None, 0]], listen=f"{10**6:016x}")).status_code == 204
+    for i in range(5):  # the queue grows past FLUSH_AT; the flush is asked for once, not per beacon
+        send(visitor, body(code, [[0, "play", 0, None, 0]], listen=f"{10**7 + i:016x}"))
+    assert buffer.queued() == buffer.FLUSH_AT + 5 and not ListeningEvent.objects.exists()
+    assert len(flush_messages()) == 1
+    purge_queue()
+
+    # The task (run here) moves everything and clears the mark: the next full queue asks again.
+    from exhibits.analytics.tasks import flush_listening_buffer
+
+    assert flush_listening_buffer() == buffer.FLUSH_AT + 5
+    assert buffer.queued() == 0 and ListeningEvent.objects.count() == buffer.FLUSH_AT + 5
+    for i in range(buffer.FLUSH_AT):
+        send(visitor, body(code, [[1, "pause", 1, None, 1]], listen=f"{i:016x}"))
+    assert len(flush_messages()) == 1
+    purge_queue()
+
+
+@pytest.mark.django_db
+def test_an_exhibit_deleted_while_its_beacons_wait_loses_only_those(visitor, museum):
     from exhibits.models import Narration
 
+    send(visitor, body(museum.vase.code, [[0, "play", 0, None, 0]], listen="a" * 16))
+    send(visitor, body(museum.ready.code, [[0, "play", 0, None, 0]], listen="b" * 16))
     Narration.objects.filter(exhibit=museum.vase).delete()
     museum.vase.delete()
-    assert flush() == 2 and ListeningEvent.objects.count() == buffer.FLUSH_AT + 1
+    assert flush() == 2 and list(ListeningEvent.objects.values_list("listen", flat=True)) == ["b" * 16]
+
+
+@pytest.mark.django_db
+def test_a_full_queue_refuses_new_beacons_and_keeps_the_queued_ones(visitor, museum, settings):
+    from exhibits.analytics import buffer
+
+    settings.LISTENING_QUEUE_MAX = 3
+    code = museum.ready.code
+    statuses = [send(visitor, body(code, [[i, "play", 0, None, 0]])).status_code for i in range(5)]
+    assert statuses == [204, 204, 204, 503, 503] and buffer.queued() == 3
+    assert flush() == 3 and list(ListeningEvent.objects.order_by("seq").values_list("seq", flat=True)) == [0, 1, 2]
+    assert send(visitor, body(code, [[5, "play", 0, None, 0]])).status_code == 204  # room again once flushed
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_stores_the_queued_beacons(visitor, museum, worker_factory):
+    from exhibits.analytics import buffer
+    from tests.worker import wait_for
+
+    worker_factory()
+    code = museum.ready.code
+    for i in range(buffer.FLUSH_AT + 10):
+        assert send(visitor, body(code, [[0, "play", 0, None, 0], [1, "progress", 0, 0, 0.5]], listen=f"{i:016x}")).status_code == 204
+    wait_for(lambda: ListeningEvent.objects.count() == 2 * (buffer.FLUSH_AT + 10), 60, "the worker to store the beacons")
+    assert buffer.queued() == 0
 
 
 @pytest.mark.django_db

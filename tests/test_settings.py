@@ -26,8 +26,8 @@ REGISTERED_TASKS = (
     "print(json.dumps(sorted(name for name in app.tasks if name.startswith('exhibits.'))))"
 )
 # Queued messages and beat entries carry these names: a deploy must never rename one.
-DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.preview_sentence", "exhibits.render_narration",
-                       "exhibits.rollup_listening", "exhibits.sweep_stale_renders", "exhibits.synthesize_speech",
+DEPLOYED_TASK_NAMES = ["exhibits.cleanup_media", "exhibits.flush_listening_buffer", "exhibits.preview_sentence",
+                       "exhibits.render_narration", "exhibits.rollup_listening", "exhibits.sweep_stale_renders", "exhibits.synthesize_speech",
                        "exhibits.tts_for_web"]
 
 

@@ -2,8 +2,9 @@
 
 Answers 204 when the events were accepted (queued for the database, see ``buffer``) or
 deliberately dropped (a bot: it learns nothing), 400 for a malformed or oversized beacon, 404
-for an exhibit that is not published, 429 over the rate limit; in every case but the first
-nothing is stored. Checks that need no I/O come first: a bad beacon costs no Redis call. The
+for an exhibit that is not published, 429 over the rate limit, 503 when the queue is full (no
+worker has flushed it for a long while, see ``buffer``); in every case but the first nothing is
+stored. Checks that need no I/O come first: a bad beacon costs no Redis call. The
 page never reads the answer (``sendBeacon``): these codes are for tests, logs and proxies.
 
 Rate limit: LISTENING_RATE_LIMIT beacons per minute per client address, counted in Redis by the
@@ -76,8 +77,11 @@ def judge(meta: dict, read_body, now: float) -> tuple[int, str]:
     exhibit_id = published_exhibit_id(beacon.exhibit_code, now)
     if exhibit_id is None:
         return 404, "no such exhibit"
-    if not buffer.accept(client_bucket(meta, now), settings.LISTENING_RATE_LIMIT, beacon, exhibit_id, now):
+    accepted = buffer.accept(client_bucket(meta, now), settings.LISTENING_RATE_LIMIT, beacon, exhibit_id, now)
+    if accepted is buffer.Accepted.OVER_LIMIT:
         return 429, "too many beacons"
+    if accepted is buffer.Accepted.QUEUE_FULL:
+        return 503, "listening queue full"
     return 204, ""
 
 
