@@ -22,8 +22,8 @@ from typing import BinaryIO
 
 import numpy as np
 import soundfile
-from scipy.signal import resample_poly
 
+from synthesis import dsp
 # The finishing steps live in synthesis.loudness; re-exported: callers know them as audio.*
 from synthesis.loudness import _mono32, integrated_lufs, normalize_loudness, true_peak_dbfs  # noqa: F401
 
@@ -109,7 +109,7 @@ def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     if sr_in == sr_out:
         return samples.copy()
     g = math.gcd(sr_in, sr_out)
-    return resample_poly(samples, sr_out // g, sr_in // g).astype(np.float32)
+    return dsp.resample_poly(samples, sr_out // g, sr_in // g)
 
 
 def _cmnd(frames: np.ndarray, width: int, max_lag: int) -> np.ndarray:

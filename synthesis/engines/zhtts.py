@@ -22,9 +22,9 @@ from itertools import groupby
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from synthesis.audio import fade
+from synthesis.dsp import resample_poly
 from synthesis.clause import Clause
 from synthesis.engines.base import ClauseAudio, Engine, EngineUnavailable, VoiceInfo
 from synthesis.engines.baker_phones import PhoneMapper
@@ -86,7 +86,7 @@ def varispeed(samples: np.ndarray, factor: float) -> np.ndarray:
     if factor == 1.0:
         return samples
     ratio = Fraction(factor).limit_denominator(100)
-    return resample_poly(samples, ratio.denominator, ratio.numerator).astype(np.float32)
+    return resample_poly(samples, ratio.denominator, ratio.numerator)
 
 
 @contextmanager
