@@ -48,12 +48,25 @@ def test_strings_jieba_does_not_know_are_not_in_the_index(shipped, jieba_freq, t
         assert index.get(probe, -1) == freq.get(probe, -1), probe
 
 
-def test_segmentation_is_jiebas(shipped, jieba_freq):
+def mixed_text(rng: random.Random, known: list[str], length: int) -> str:
+    """Words jieba knows, unknown Han characters, ASCII, digits, spaces, punctuation, mixed."""
+    pieces = [rng.choice(known), chr(rng.randrange(0x4E00, 0x9FA6)), rng.choice("abcXYZ019+#&._%-"),
+              rng.choice([" ", "\r\n", "\n", "\t", "，", "。", "“", "（", "、", "①", "é", "😀", "\u3000"])]
+    return "".join(rng.choice(pieces) if rng.random() < 0.3 else rng.choice(known) for _ in range(length))
+
+
+def test_segmentation_is_jiebas(jieba_freq):
+    """wordseg.cut is jieba's Tokenizer.cut(text, HMM=False) on the same word list."""
     reference = jieba.Tokenizer()
     reference.FREQ, reference.total = jieba_freq
     reference.initialized = True
-    text = "".join(item["script"] for item in EXHIBITS) + "他还了书还在看。银行行长很长寿。AT&T的C++程序员在3.5亿年前。"
-    assert list(wordseg._load().cut(text, HMM=False)) == list(reference.cut(text, HMM=False))
+    rng = random.Random(3)
+    known = [w for w, count in jieba_freq[0].items() if count][:: 50]
+    texts = ["".join(item["script"] for item in EXHIBITS), "他还了书还在看。银行行长很长寿。AT&T的C++程序员在3.5亿年前。", "",
+             " ", "a b", "ABC123中文abc", "第1号展品 \r\n 高82厘米"]
+    texts += [mixed_text(rng, known, rng.randint(1, 40)) for _ in range(2000)]
+    for text in texts:
+        assert list(wordseg.cut(text)) == list(reference.cut(text, HMM=False)), text
 
 
 def test_duplicates_and_prefixes_follow_jieba(tmp_path):
