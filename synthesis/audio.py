@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import soundfile
 
 from synthesis import dsp
 # The finishing steps live in synthesis.loudness; re-exported: callers know them as audio.*
@@ -247,6 +246,8 @@ def decode(path: Path | str) -> tuple[np.ndarray, int]:
     """Read an audio file as (float32 mono samples, sample rate); MP3 goes through ffmpeg."""
     path = Path(path)
     if path.suffix.lower() != ".mp3":
+        import soundfile  # here: rendering never reads audio files (loading libsndfile: ~20 ms)
+
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)
         return data.mean(axis=1).astype(np.float32), int(rate)
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-vn", "-ac", "1", "-f", "f32le", "-"]
