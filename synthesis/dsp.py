@@ -156,50 +156,40 @@ class IIRFilter:
     """A cascade of second-order sections ([b0, b1, b2, 1, a1, a2] rows, as scipy's ``sos``),
     zero initial state, applied chunk by chunk (``__call__``) in float64.
 
-    Each chunk is filtered by FFT together with the last ``history`` input samples before it:
-    the filter's response to anything older has decayed below float64 precision by then, so
-    the output is the recursion's up to rounding. ``history`` must be that long (a few time
-    constants of the slowest pole; the caller knows its filter)."""
+    Overlap-save: each block of input is filtered by FFT together with the last ``history``
+    input samples before it. The filter's response to anything older has decayed below float64
+    precision by then, so the output is the recursion's up to rounding. ``history`` must be that
+    long (a few time constants of the slowest pole; the caller knows its filter). The FFT length
+    is a power of two about four times the history: the frequency response is computed once
+    per filter design, and a short length keeps that cheap (it costs more than the transforms).
+    """
 
     def __init__(self, sections: np.ndarray, history: int):
         self._sections = tuple(tuple(float(v) for v in row) for row in np.asarray(sections, dtype=np.float64))
         self._history = np.zeros(history)
+        self._n_fft = 1 << max(12, (4 * history - 1).bit_length())
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         chunk = np.asarray(chunk, dtype=np.float64)
-        keep = len(self._history)
-        segment = np.concatenate([self._history, chunk])
-        n_fft = _fast_length(len(segment))
-        spectrum = np.fft.rfft(segment, n_fft)
-        spectrum *= _response(self._sections, n_fft)
-        self._history = segment[len(segment) - keep:]
-        return np.fft.irfft(spectrum, n_fft)[keep: len(segment)]
+        keep, n_fft = len(self._history), self._n_fft
+        response = _response(self._sections, n_fft)
+        out = np.empty(len(chunk))
+        for start in range(0, len(chunk), n_fft - keep):
+            block = chunk[start: start + n_fft - keep]
+            segment = np.concatenate([self._history, block])
+            spectrum = np.fft.rfft(segment, n_fft)
+            spectrum *= response
+            out[start: start + len(block)] = np.fft.irfft(spectrum, n_fft)[keep: len(segment)]
+            self._history = segment[len(segment) - keep:]
+        return out
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _response(sections: tuple, n_fft: int) -> np.ndarray:
-    """The cascade's frequency response on the rfft grid of ``n_fft`` points. Cached: the
-    loudness normaliser measures clips of one length several times (the response costs
-    more than the transforms)."""
+    """The cascade's frequency response on the rfft grid of ``n_fft`` points."""
     z = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / n_fft)  # z^-1 on the grid
     response = np.ones(len(z), complex)
     for b0, b1, b2, _, a1, a2 in sections:
         response *= (b0 + z * (b1 + z * b2)) / (1.0 + z * (a1 + z * a2))
     response.flags.writeable = False
     return response
-
-
-def _fast_length(n: int) -> int:
-    """The smallest 2^a * 3^b * 5^c >= n: pocketfft is fastest on such lengths."""
-    best = 1 << max(0, n - 1).bit_length()
-    power5 = 1
-    while power5 < best:
-        power35 = power5
-        while power35 < best:
-            length = power35
-            while length < n:
-                length *= 2
-            best = min(best, length)
-            power35 *= 3
-        power5 *= 5
-    return best
