@@ -92,8 +92,9 @@ def resample_poly(x: np.ndarray, up: int, down: int, window: np.ndarray | None =
     out = np.empty(n_out, np.float32)
     # output y (counted from upfirdn's first) uses phase (y*down) % up and input samples
     # (y*down)//up - per_phase + 1 ... (y*down)//up; x is padded with the zeros upfirdn assumes
-    padded = np.concatenate([np.zeros(per_phase - 1, np.float32), x,
-                             np.zeros(per_phase + down * (n_out // up + 2), np.float32)])
+    last_start = ((pre_remove + n_out - 1) * down) // up  # of the last output kept
+    padded = np.zeros(max(last_start + per_phase, per_phase - 1 + n_in), np.float32)
+    padded[per_phase - 1: per_phase - 1 + n_in] = x
     for first in range(min(up, n_out)):
         y = pre_remove + first
         count = len(range(first, n_out, up))
