@@ -1,6 +1,6 @@
 """jieba's word list as a sorted array on disk: its prefix dictionary's answers without building it.
 
-jieba (and ``wordseg``, which cuts as jieba does) segments with ``FREQ``, a dict holding every word of its list with its count and every
+jieba segments with ``FREQ``, a dict holding every word of its list with its count and every
 prefix of a word with 0 (~500,000 entries). Building it takes ~0.6 s of CPU, unmarshalling
 jieba's own cache of it ~0.2 s: most of a one-off render. Segmentation only ever asks about
 substrings of the text (``frag in FREQ``, ``FREQ[frag]``, ``FREQ.get(frag)``), so ``WordIndex``
