@@ -5,7 +5,7 @@ tone sandhi (``pinyin``, ``lexicon``) -> engine (``engines``) -> trim, pauses, l
 resampling and atomic WAV/MP3 writing (``audio``). ``pipeline.render`` ties them together.
 
 Names are exported lazily so that ``from synthesis.clause import EMOTIONS`` (a web process
-building a form) does not import scipy, pyloudnorm and the engines.
+building a form) does not import numpy, pypinyin and the engines.
 """
 from importlib import import_module
 

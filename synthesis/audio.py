@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-import soundfile
-from scipy.signal import resample_poly
 
+from synthesis import dsp
 # The finishing steps live in synthesis.loudness; re-exported: callers know them as audio.*
 from synthesis.loudness import _mono32, integrated_lufs, normalize_loudness, true_peak_dbfs  # noqa: F401
 
@@ -109,7 +108,7 @@ def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     if sr_in == sr_out:
         return samples.copy()
     g = math.gcd(sr_in, sr_out)
-    return resample_poly(samples, sr_out // g, sr_in // g).astype(np.float32)
+    return dsp.resample_poly(samples, sr_out // g, sr_in // g)
 
 
 def _cmnd(frames: np.ndarray, width: int, max_lag: int) -> np.ndarray:
@@ -247,6 +246,8 @@ def decode(path: Path | str) -> tuple[np.ndarray, int]:
     """Read an audio file as (float32 mono samples, sample rate); MP3 goes through ffmpeg."""
     path = Path(path)
     if path.suffix.lower() != ".mp3":
+        import soundfile  # here: rendering never reads audio files (loading libsndfile: ~20 ms)
+
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)
         return data.mean(axis=1).astype(np.float32), int(rate)
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-vn", "-ac", "1", "-f", "f32le", "-"]

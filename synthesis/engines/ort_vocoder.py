@@ -2,41 +2,34 @@
 
 The tflite file is converted once (``melgan_onnx``) and the ONNX bytes are cached under a key
 made of the source file's sha256, the converter version and the int8 option, so a new wheel,
-a converter change or the other int8 choice converts afresh. The cache folder is
-``SYNTHESIS_MODEL_CACHE``, else ``model-cache`` under ``VAR_DIR`` (the project's ``var/`` by
-default); writes go through a temporary file and an atomic rename, so two processes converting
-at once both end up with a whole file; on a read-only folder the model just stays in memory.
+a converter change or the other int8 choice converts afresh. The cache folder and its atomic
+writes are ``synthesis.model_cache``'s; on a read-only folder the model just stays in memory.
 
 One InferenceSession is shared by the worker threads: ORT allows concurrent ``run`` calls on
 one session, and each call here uses one intra-op thread (measured on 2 cores: two threads x
 one intra-op thread beat one call x two threads, and spinning threads doubled timings whenever
 the machine was busy).
 
-Imports: numpy, onnxruntime, ``melgan_onnx``.
+Imports: numpy, onnxruntime, ``melgan_graph``, ``model_cache``; ``melgan_onnx`` (onnx, tflite)
+only to convert, when the cache does not have the graph.
 """
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from synthesis.engines.melgan_onnx import CONVERTER_VERSION, INPUT_NAME, convert_melgan
+from synthesis import model_cache
+from synthesis.engines.melgan_graph import CONVERTER_VERSION, INPUT_NAME
+from synthesis.model_cache import CACHE_ENV, model_cache_dir  # noqa: F401 - where callers and tests look for them
 
-CACHE_ENV = "SYNTHESIS_MODEL_CACHE"
-PROJECT_VAR = Path(__file__).resolve().parents[2] / "var"
 HOP = 300  # samples per mel frame
 # Shortest mel the graph accepts: its widest reflect padding (27) must fit in the signal after
 # the first 3x upsampling.
 MIN_FRAMES = 10
-
-
-def model_cache_dir() -> Path:
-    """SYNTHESIS_MODEL_CACHE, else model-cache/ in the site's VAR_DIR (the project's var/ by default)."""
-    return Path(os.environ.get(CACHE_ENV) or Path(os.environ.get("VAR_DIR") or PROJECT_VAR) / "model-cache")
 
 
 def cache_name(source: bytes, keep_int8: bool) -> str:
@@ -44,32 +37,14 @@ def cache_name(source: bytes, keep_int8: bool) -> str:
     return f"mb_melgan-{digest}-c{CONVERTER_VERSION}-{'int8' if keep_int8 else 'float'}.onnx"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; workers may run as other users
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def converted_vocoder(source: bytes, keep_int8: bool, cache_dir: Path | None = None) -> bytes:
     """The ONNX model for ``source``: from the cache when there, else converted (and cached)."""
-    path = (cache_dir or model_cache_dir()) / cache_name(source, keep_int8)
-    try:
-        return path.read_bytes()
-    except OSError:
-        pass
-    model = convert_melgan(source, keep_int8=keep_int8)
-    try:
-        _write_atomically(path, model)
-    except OSError:  # read-only or full: keep the model in memory only
-        pass
-    return model
+    def convert() -> bytes:
+        from synthesis.engines.melgan_onnx import convert_melgan  # onnx and tflite: only when converting
+
+        return convert_melgan(source, keep_int8=keep_int8)
+
+    return model_cache.cached(cache_name(source, keep_int8), convert, cache_dir)
 
 
 def onnxruntime():

