@@ -166,6 +166,9 @@ class VocoderPool:
     def submit(self, mel: np.ndarray) -> Future:
         return self._threads.submit(self._run, mel)
 
+    def release_memory(self) -> None:
+        """Nothing to do: LiteRT offers no way to shrink an interpreter's tensor arena."""
+
     def _run(self, mel: np.ndarray) -> np.ndarray:
         if not mel.shape[1]:
             return np.zeros(0, np.float32)
@@ -227,7 +230,10 @@ class ZhttsEngine(Engine):
     @classmethod
     def load(cls, num_threads: int | None = None, asset_dir_path: str | Path | None = None,
              vocoders: int | None = None, vocoder: str | None = None, **_options) -> "ZhttsEngine":
+        from synthesis.engines.malloc_policy import return_large_blocks_to_os
         from synthesis.engines.tflite_patch import ModelPatchError, patch_fastspeech2
+
+        return_large_blocks_to_os()  # before the models allocate: see malloc_policy
 
         try:
             from ai_edge_litert.interpreter import Interpreter
@@ -360,11 +366,16 @@ class ZhttsEngine(Engine):
         one is still being vocoded; clauses are yielded in order."""
         self.check_voice(voice)
         ahead: deque[tuple[Sequence[Clause], Controls, list[Piece]]] = deque()
-        for sentence in sentences:
-            # one set of controls per acoustic call: an emotion change always cuts
-            for _, run in groupby(sentence, key=lambda c: (c.emotion, c.intensity)):
-                ahead.append(self._start_sentence(list(run), speed))
-                if len(ahead) > 1:
-                    yield from self._finish_sentence(*ahead.popleft())
-        while ahead:
-            yield from self._finish_sentence(*ahead.popleft())
+        try:
+            for sentence in sentences:
+                # one set of controls per acoustic call: an emotion change always cuts
+                for _, run in groupby(sentence, key=lambda c: (c.emotion, c.intensity)):
+                    ahead.append(self._start_sentence(list(run), speed))
+                    if len(ahead) > 1:
+                        yield from self._finish_sentence(*ahead.popleft())
+            while ahead:
+                yield from self._finish_sentence(*ahead.popleft())
+        finally:
+            # Done (or dropped by a caller that took what it needed): the vocoder's scratch
+            # memory goes back before the caller joins, normalises and encodes the audio.
+            self._vocoders.release_memory()
