@@ -2,8 +2,10 @@
 loudness steps of ``synthesis.loudness``, re-exported).
 
 Everything works on float32 mono numpy arrays in [-1, 1] plus an explicit sample rate, and every
-function is pure (the only module state is the cached path of the bundled ffmpeg binary).
-Files are written atomically so a visitor's player never sees a half-written WAV or MP3.
+function is pure (the only module state is the cached path of the bundled ffmpeg binary) except
+``normalize_loudness(..., in_place=True)``, which finishes the caller's array. A long render's
+signal is tens of MB, so nothing here copies it whole without need: files get their PCM a chunk
+at a time. Files are written atomically so a visitor's player never sees a half-written WAV or MP3.
 """
 from __future__ import annotations
 
