@@ -2,8 +2,10 @@
 loudness steps of ``synthesis.loudness``, re-exported).
 
 Everything works on float32 mono numpy arrays in [-1, 1] plus an explicit sample rate, and every
-function is pure (the only module state is the cached path of the bundled ffmpeg binary).
-Files are written atomically so a visitor's player never sees a half-written WAV or MP3.
+function is pure (the only module state is the cached path of the bundled ffmpeg binary) except
+``normalize_loudness(..., in_place=True)``, which finishes the caller's array. A long render's
+signal is tens of MB, so nothing here copies it whole without need: files get their PCM a chunk
+at a time. Files are written atomically so a visitor's player never sees a half-written WAV or MP3.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import os
 import re
 import secrets
 import subprocess
+import threading
 import wave
 import warnings
 from collections.abc import Iterator
@@ -101,12 +104,14 @@ def trim_silence(samples: np.ndarray, sample_rate: int, **vad) -> tuple[np.ndarr
 # --- rate and pitch -----------------------------------------------------------------------------
 
 def resample(samples: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """float32 samples at ``sr_out``; at the same rate the float32 input itself, not a copy (a
+    long render's signal is tens of MB)."""
     for rate in (sr_in, sr_out):
         if not MIN_RATE <= rate <= MAX_RATE:
             raise ValueError(f"unsupported sample rate {rate} Hz: use {MIN_RATE}-{MAX_RATE} Hz")
     samples = _mono32(samples)
     if sr_in == sr_out:
-        return samples.copy()
+        return samples
     g = math.gcd(sr_in, sr_out)
     return dsp.resample_poly(samples, sr_out // g, sr_in // g)
 
@@ -167,8 +172,19 @@ def median_f0(
 
 def to_pcm16(samples: np.ndarray) -> bytes:
     """Little-endian 16-bit PCM; out-of-range samples are clipped, not wrapped."""
-    scaled = np.round(np.clip(_mono32(samples), -1.0, 1.0) * 32767.0)
-    return scaled.astype("<i2").tobytes()
+    scaled = np.clip(_mono32(samples), -1.0, 1.0)
+    scaled *= np.float32(32767.0)
+    return np.round(scaled, out=scaled).astype("<i2").tobytes()
+
+
+PCM_CHUNK = 1 << 18  # samples converted at a time when a file is written: ~1.5 MB of copies, not the render's
+
+
+def pcm16_chunks(samples: np.ndarray) -> Iterator[bytes]:
+    """to_pcm16 piece by piece, so writing a long render never holds its whole PCM copy."""
+    samples = _mono32(samples)
+    for start in range(0, len(samples), PCM_CHUNK):
+        yield to_pcm16(samples[start:start + PCM_CHUNK])
 
 
 @functools.lru_cache(maxsize=None)
@@ -211,12 +227,14 @@ def _atomic_write(path: Path | str) -> Iterator[BinaryIO]:
 
 def write_wav(path: Path | str, samples: np.ndarray, sample_rate: int) -> None:
     """Mono 16-bit PCM WAV, written atomically (parent directories are created)."""
-    pcm = to_pcm16(samples)
+    samples = _mono32(samples)
     with _atomic_write(path) as fh, wave.open(fh, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(sample_rate)
-        wav.writeframes(pcm)
+        wav.setnframes(len(samples))  # the header is right from the start: never patched afterwards
+        for pcm in pcm16_chunks(samples):
+            wav.writeframes(pcm)
 
 
 def write_mp3(path: Path | str, samples: np.ndarray, sample_rate: int, bitrate: str = "96k") -> None:
@@ -235,11 +253,31 @@ def write_mp3(path: Path | str, samples: np.ndarray, sample_rate: int, bitrate: 
         fd = fh.fileno()
         cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1",
                "-i", "pipe:0", "-b:a", bitrate, "-f", "mp3", "-y", f"/dev/fd/{fd}"]
-        proc = subprocess.run(cmd, input=to_pcm16(samples), capture_output=True, pass_fds=(fd,), check=False)
-        if proc.returncode != 0:
-            tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"ffmpeg could not encode {Path(path).name}: {' / '.join(tail) or proc.returncode}")
+        returncode, stderr = _encode(cmd, samples, fd)
+        if returncode != 0:
+            tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"ffmpeg could not encode {Path(path).name}: {' / '.join(tail) or returncode}")
         fh.seek(0, os.SEEK_END)  # ffmpeg wrote through its own descriptor: flush/fsync see the full file
+
+
+def _encode(cmd: list[str], samples: np.ndarray, fd: int) -> tuple[int, bytes]:
+    """Run the encoder with the samples' PCM streamed to its stdin a chunk at a time (one
+    whole-render PCM copy was ~30 MB for ten minutes); returns (exit status, its stderr)."""
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          pass_fds=(fd,)) as proc:
+        # stderr is drained beside the writes: a full stderr pipe would stall ffmpeg, and us with it
+        stderr: list[bytes] = []
+        reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        try:
+            for pcm in pcm16_chunks(samples):
+                proc.stdin.write(pcm)
+            proc.stdin.close()
+        except BrokenPipeError:  # the encoder stopped reading: its status and message say why
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        reader.join()
+        return proc.wait(), b"".join(stderr)
 
 
 def decode(path: Path | str) -> tuple[np.ndarray, int]:

