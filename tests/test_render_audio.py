@@ -52,6 +52,16 @@ def test_sync_render_then_resume_skips_what_is_ready(museum):
     assert all(n.audio_is_current for n in Narration.objects.all())
 
 
+def test_a_render_job_runs_the_front_end_once(museum, monkeypatch):
+    import synthesis.pipeline
+
+    scripts, analyse = [], synthesis.pipeline.analyse
+    monkeypatch.setattr(synthesis.pipeline, "analyse", lambda script, **kw: scripts.append(script) or analyse(script, **kw))
+    out, status = run("--exhibit", str(museum[0].code), "--sync")
+    assert status == 0 and counts(out)["rendered"] == 1
+    assert scripts == [SCRIPTS[0]]  # the cache key and the audio come from one pass
+
+
 def test_dry_run_changes_nothing(museum):
     before = RenderJob.objects.count()
     out, status = run("--all", "--dry-run")
