@@ -138,6 +138,14 @@ def test_load_demo_is_idempotent():
     assert sorted(Exhibit.objects.values_list("code", flat=True)) == list(range(101, 113))
 
 
+def test_render_processes_take_the_longest_scripts_first():
+    from exhibits.render.bulk import longest_first
+
+    scripts = ["短。", "长一些的句子。", "中等的。", "最最长的一句话，真的。", "同等长。"]
+    jobs = [RenderJob(pk=n, narration=Narration(script=script)) for n, script in enumerate(scripts, 1)]
+    assert longest_first(jobs) == [4, 2, 3, 5, 1]  # 3 and 5 tie: exhibit order kept
+
+
 def test_render_processes_share_the_cores_out():
     from exhibits.render.pool import engine_threads
 
