@@ -151,6 +151,12 @@ def cached_rendering(config: RenderConfig, key: str) -> Rendering | None:
 def render(script: str, config: RenderConfig | None = None) -> Rendering:
     config = config or RenderConfig()
     parsed, key = prepare(script, config)
+    return render_prepared(parsed, key, config)
+
+
+def render_prepared(parsed: Script, key: str, config: RenderConfig) -> Rendering:
+    """``render`` for a caller that already ran ``prepare`` (a render job needs the key before
+    it renders), so the front end does not run a second time."""
     return cached_rendering(config, key) or _synthesize(parsed, key, config)
 
 

@@ -52,6 +52,16 @@ def test_sync_render_then_resume_skips_what_is_ready(museum):
     assert all(n.audio_is_current for n in Narration.objects.all())
 
 
+def test_a_render_job_runs_the_front_end_once(museum, monkeypatch):
+    import synthesis.pipeline
+
+    scripts, analyse = [], synthesis.pipeline.analyse
+    monkeypatch.setattr(synthesis.pipeline, "analyse", lambda script, **kw: scripts.append(script) or analyse(script, **kw))
+    out, status = run("--exhibit", str(museum[0].code), "--sync")
+    assert status == 0 and counts(out)["rendered"] == 1
+    assert scripts == [SCRIPTS[0]]  # the cache key and the audio come from one pass
+
+
 def test_dry_run_changes_nothing(museum):
     before = RenderJob.objects.count()
     out, status = run("--all", "--dry-run")
@@ -126,6 +136,14 @@ def test_load_demo_is_idempotent():
     assert set(RenderJob.objects.values_list("pk", flat=True)) == jobs
     assert set(Narration.objects.values_list("version", flat=True)) == {1}
     assert sorted(Exhibit.objects.values_list("code", flat=True)) == list(range(101, 113))
+
+
+def test_render_processes_take_the_longest_scripts_first():
+    from exhibits.render.bulk import longest_first
+
+    scripts = ["短。", "长一些的句子。", "中等的。", "最最长的一句话，真的。", "同等长。"]
+    jobs = [RenderJob(pk=n, narration=Narration(script=script)) for n, script in enumerate(scripts, 1)]
+    assert longest_first(jobs) == [4, 2, 3, 5, 1]  # 3 and 5 tie: exhibit order kept
 
 
 def test_render_processes_share_the_cores_out():

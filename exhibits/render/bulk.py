@@ -46,6 +46,13 @@ def plan(narrations: Iterable[Narration], force: bool, send: bool, dry_run: bool
     return result
 
 
+def longest_first(jobs: Iterable[RenderJob]) -> list[int]:
+    """Job ids, longest script first (ties in the given order). With several processes the jobs
+    started last decide how long cores idle at the end, waiting for one process to finish: let
+    those be the short ones."""
+    return [job.pk for job in sorted(jobs, key=lambda job: -len(job.narration.script))]
+
+
 # --- in-process (--sync) -------------------------------------------------------------------------
 def run_sync(job_ids: list[int], workers: int, on_done: Callable[[int, str], None]) -> None:
     if workers <= 1:

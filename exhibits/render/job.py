@@ -138,7 +138,7 @@ def _produce_audio(work: claims.JobWork) -> tuple[dict, bool]:
         fields = {f.name: getattr(existing, f.name) for f in Rendition._meta.concrete_fields if f.name not in ("id", "created_at")}
         return fields, True
     # One synthesis per cache key across workers and hosts; files are written atomically anyway.
-    rendering = render_once(work.script, config, key)
+    rendering = render_once(work.script, config, key, parsed)
     root = Path(settings.MEDIA_ROOT)
     fields = {
         "cache_key": rendering.cache_key,

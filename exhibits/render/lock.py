@@ -111,21 +111,24 @@ def _file_lock(key: str, wait: float):
         os.close(fd)  # closing releases the flock
 
 
-def render_once(script: str, config, key: str | None = None):
+def render_once(script: str, config, key: str | None = None, parsed=None):
     """``synthesis.pipeline`` with the cross-process lock around synthesis (not around hits).
 
-    ``key``: the cache key if the caller already ran ``prepare`` (saves a second front-end pass).
+    ``key``: the cache key if the caller already ran ``prepare`` (saves a second front-end pass
+    for a cache hit); with ``parsed``, what that ``prepare`` returned, a miss is rendered from it
+    instead of running the front end again (bulk renders are all misses).
     """
-    from synthesis.pipeline import cached_rendering, prepare, render
+    from synthesis.pipeline import cached_rendering, prepare, render, render_prepared
 
-    key = key or prepare(script, config)[1]
+    if key is None:
+        parsed, key = prepare(script, config)
     # cached_rendering is synthesis's own "files complete?" check (metadata written last); reusing it
     # keeps the on-disk layout knowledge in one place.
     hit = cached_rendering(config, key)
     if hit is not None:
         return hit
     with cache_key_lock(key):
-        rendering = render(script, config)
+        rendering = render_prepared(parsed, key, config) if parsed is not None else render(script, config)
     if not rendering.cached:
         log.info("synthesised %s (%.2f s of audio) in pid %d", key, rendering.duration, os.getpid())
         same_mode_as_audio(rendering)

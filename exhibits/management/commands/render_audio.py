@@ -109,7 +109,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"{options['workers']} processes on {os.cpu_count()} cores, "
                                       f"{env['ZHTTS_THREADS']} engine thread(s) and {env['ZHTTS_VOCODERS']} vocoder each "
                                       "(ZHTTS_THREADS / ZHTTS_VOCODERS override)")
-                bulk.run_sync(list(jobs), options["workers"], done)
+                bulk.run_sync(bulk.longest_first(plan.jobs), options["workers"], done)
                 return failures, []
             return failures, bulk.wait(list(jobs), options["timeout"], done)
         finally:
