@@ -347,7 +347,7 @@ LISTENING_RAW_RETENTION_DAYS = env_int("LISTENING_RAW_RETENTION_DAYS", 30)  # ra
 LISTENING_ROLLUP_SECONDS = env_int("LISTENING_ROLLUP_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["rollup-listening"] = {"task": "exhibits.rollup_listening", "schedule": LISTENING_ROLLUP_SECONDS}
 # Beacons wait in Redis until a worker stores them (exhibits/analytics/buffer.py): the endpoint
-# asks for a flush when 100 are queued; beat flushes every LISTENING_FLUSH_SECONDS as well (a quiet
+# asks for a flush when 500 are queued; beat flushes every LISTENING_FLUSH_SECONDS as well (a quiet
 # museum, a lost message). With no worker the queue stops at LISTENING_QUEUE_MAX beacons (about
 # 100 bytes of Redis memory each, at most ~4 KB) and further beacons are refused (503) until a
 # worker runs.

@@ -40,7 +40,7 @@ FLUSH_PENDING = "listening:flush-pending"
 FLUSH_PENDING_SECONDS = 60  # a flush message lost on the way is asked for again after this
 # Sent by name: tasks.py imports the roll-up, which imports this module.
 FLUSH_TASK = "exhibits.flush_listening_buffer"
-FLUSH_AT = 100  # beacons
+FLUSH_AT = 500  # beacons: one flush a second at 500 beacons/s; a flush has a fixed cost (task, connection, transaction)
 BATCH = 2000
 
 
