@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from synthesis import audio
+from synthesis import audio, model_cache
 from synthesis.engines import EngineUnavailable, engine_class, get_engine
 from synthesis.engines import melgan_onnx, ort_vocoder
 from synthesis.engines.ort_vocoder import OnnxVocoder, cache_name, converted_vocoder
@@ -162,11 +162,11 @@ def test_with_the_int8_step_kept_the_same_check_finds_gaps(tmp_path):
 
 
 def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv(ort_vocoder.CACHE_ENV, raising=False)
+    monkeypatch.delenv(model_cache.CACHE_ENV, raising=False)
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
-    assert ort_vocoder.model_cache_dir() == tmp_path / "var" / "model-cache"
-    monkeypatch.setenv(ort_vocoder.CACHE_ENV, str(tmp_path / "models"))
-    assert ort_vocoder.model_cache_dir() == tmp_path / "models"
+    assert model_cache.model_cache_dir() == tmp_path / "var" / "model-cache"
+    monkeypatch.setenv(model_cache.CACHE_ENV, str(tmp_path / "models"))
+    assert model_cache.model_cache_dir() == tmp_path / "models"
 
 
 def test_a_graph_the_converter_does_not_know_is_a_clear_error():

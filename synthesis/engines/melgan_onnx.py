@@ -33,8 +33,8 @@ import tflite
 from onnx import TensorProto, helper, numpy_helper
 from tflite.utils import opcode2name
 
-# CONVERTER_VERSION: bump it (in melgan_graph) when the emitted graph changes.
-from synthesis.engines.melgan_graph import CONVERTER_VERSION, INPUT_NAME, OUTPUT_NAME, ConversionError  # noqa: F401
+# melgan_graph.CONVERTER_VERSION: bump it when the emitted graph changes.
+from synthesis.engines.melgan_graph import CONVERTER_VERSION, INPUT_NAME, OUTPUT_NAME, ConversionError
 
 OPSET = 17
 IR_VERSION = 8  # accepted by every onnxruntime release we pin

@@ -24,7 +24,6 @@ import numpy as np
 
 from synthesis import model_cache
 from synthesis.engines.melgan_graph import CONVERTER_VERSION, INPUT_NAME
-from synthesis.model_cache import CACHE_ENV, model_cache_dir  # noqa: F401 - where callers and tests look for them
 
 HOP = 300  # samples per mel frame
 # Shortest mel the graph accepts: its widest reflect padding (27) must fit in the signal after

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthesis.engines.ort_vocoder import model_cache_dir
+from synthesis.model_cache import model_cache_dir
 from tests.bench.test_bench_synthesis import script_of
 
 ROOT = Path(__file__).resolve().parents[2]
