@@ -27,12 +27,12 @@ def test_wrong_method_is_json_405(api, method, path):
 
 
 def test_crash_is_json_500_without_traceback(api, media, monkeypatch):
-    from exhibits.api import speech
+    from exhibits.render import lock as render_lock
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(speech, "synthesize", explode)
+    monkeypatch.setattr(render_lock, "render_and_mark_used", explode)
     api.client.raise_request_exception = False
     body = assert_error(api.post("/api/tts", {"text": "你好。"}), 500, "server_error")
     assert "secret" not in str(body) and "Traceback" not in str(body)

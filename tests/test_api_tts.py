@@ -88,10 +88,10 @@ def test_task_ids_are_private_and_expire(api, client, settings):
 
 def test_failed_task_reports_error(api, monkeypatch):
     from exhibits.api import tasks as api_tasks
-    from exhibits.api import speech
+    from exhibits.render import lock as render_lock
 
     task = SpeechTask.objects.create(api_key=api_key_of(api), params={"text": SENTENCE, "format": "mp3"})
-    monkeypatch.setattr(speech, "synthesize", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(render_lock, "render_and_mark_used", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     api_tasks.synthesize_speech(str(task.pk))
     status = api.get(f"/api/tasks/{task.pk}").json()
     assert status["state"] == "failed" and "internal error" in status["error"] and "boom" not in status["error"]

@@ -13,7 +13,6 @@ from django.conf import settings
 from exhibits.api.errors import ApiError
 from exhibits.api.memo import Memo
 from exhibits.models.narration import lexicon_for_script
-from exhibits.render.lock import render_once
 
 CONTENT_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav"}
 
@@ -127,17 +126,6 @@ def cached(config, key: str):
             os.utime(path)
     except FileNotFoundError:  # removed by cleanup at this very moment
         return None
-    return rendering
-
-
-def synthesize(text: str, config, key: str | None = None):
-    """Render (or find cached) and mark the files as used now, which restarts their TTL."""
-    rendering = render_once(text, config, key)
-    for path in rendering.paths.values():
-        try:
-            os.utime(path)
-        except FileNotFoundError:  # removed by cleanup at this very moment: render again
-            return render_once(text, config, key)
     return rendering
 
 

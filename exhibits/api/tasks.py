@@ -84,12 +84,13 @@ def tts_for_web(params: dict, reply_key: str) -> None:
 
 
 def timed_synthesis(text: str, config):
-    """The front end and ``speech.synthesize``, their time told to the web tier, which admits
+    """The front end and ``render_and_mark_used``, their time told to the web tier, which admits
     synchronous waits by it (``exhibits.api.admission``)."""
     from exhibits.api import admission, speech
+    from exhibits.render.lock import render_and_mark_used
 
     started = time.monotonic()
-    rendering = speech.synthesize(text, config, speech.check_script(text, config))
+    rendering = render_and_mark_used(text, config, speech.check_script(text, config))
     if not rendering.cached:
         try:
             admission.record_render(time.monotonic() - started, len(text), config.engine)

@@ -28,6 +28,7 @@ from exhibits.api.serializers import (
 )
 from exhibits.api.throttling import ApiRateThrottle
 from exhibits.models import Exhibit, Narration, SpeechTask
+from exhibits.render import lock as render_lock
 from exhibits.ops import moderation
 
 MAX_CODE = 2**31 - 1  # PositiveIntegerField
@@ -94,7 +95,7 @@ class TtsView(ApiView):
         if relay.enabled():  # the voice lives in the render worker, never in a web process
             rendering = self.cached_here(params, config) or relay.render_in_worker(params, request.auth.prefix)
         else:
-            rendering = speech.synthesize(params["text"], config, speech.check_script(params["text"], config))
+            rendering = render_lock.render_and_mark_used(params["text"], config, speech.check_script(params["text"], config))
         fmt = params["format"]
         if request.accepted_renderer.format == "json":
             return Response(speech.result_body(request, rendering, fmt))

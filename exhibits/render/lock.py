@@ -135,6 +135,18 @@ def render_once(script: str, config, key: str | None = None, parsed=None):
     return rendering
 
 
+def render_and_mark_used(script: str, config, key: str | None = None, parsed=None):
+    """``render_once``, with the files' modification time set to now: cleanup_media sweeps API
+    results and studio previews by their last use, so a reuse restarts their time to live."""
+    rendering = render_once(script, config, key, parsed)
+    for path in rendering.paths.values():
+        try:
+            os.utime(path)
+        except FileNotFoundError:  # removed by cleanup at this very moment: render again
+            return render_once(script, config, key, parsed)
+    return rendering
+
+
 def same_mode_as_audio(rendering) -> None:
     """Give the render's other files (the ``<key>.json`` sidecar, written 0600 by the library's
     mkstemp) the audio's mode (the umask's), so every process that reuses the render can read

@@ -85,20 +85,16 @@ def preview_sentence(sentence: str, voice: str, emotion: str, preview_id: str) -
     (audio under MEDIA_ROOT/preview/), then a small answer file the admin page polls for."""
     import dataclasses
     import json
-    import os
     from pathlib import Path
 
-    from exhibits.render.lock import render_once
+    from exhibits.render.lock import render_and_mark_used
     from synthesis.pipeline import prepare
 
     root = Path(settings.MEDIA_ROOT)
     folder = root / "preview"
     config = dataclasses.replace(render_job.render_config(sentence, voice, emotion), out_dir=folder, formats=("mp3",))
     parsed, key = prepare(sentence, config)
-    rendering = render_once(sentence, config, key, parsed)
-    if rendering.cached:  # a reuse: cleanup_media sweeps previews by their last use
-        for path in rendering.paths.values():
-            os.utime(path)
+    rendering = render_and_mark_used(sentence, config, key, parsed)  # previews are swept by last use
     answer = {"audio": {"url": f"{settings.MEDIA_URL}{rendering.paths['mp3'].relative_to(root)}",
                         "duration": round(rendering.duration, 2)}, "cached": rendering.cached}
     tmp = folder / f".{preview_id}.json.tmp"
