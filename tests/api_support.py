@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,25 @@ def answers(port: int, path: str = "/") -> bool:
         return conn.getresponse().status == 200
     except OSError:
         return False
+
+
+@contextmanager
+def gunicorn_with_worker(tmp_path: Path, media_root: Path, rate_limit_per_minute: int, **env):
+    """A Celery worker and gunicorn as deployed (deploy/gunicorn.conf.py) on a free port, for the
+    benchmarks that call the API as clients do: yields (port, API token, gunicorn, worker).
+    Sync /api/tts is rendered by the worker (web processes never load the voice)."""
+    from tests.worker import Worker, purge_queue
+
+    purge_queue()
+    worker = Worker(tmp_path, concurrency=1).start()
+    port = free_port()
+    proc = start([str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+                  "guide_site.wsgi"], child_env(MEDIA_ROOT=media_root, GUNICORN_ACCESSLOG="", GUNICORN_LOGLEVEL="warning", **env),
+                 tmp_path / "gunicorn.log")
+    token = ApiKey.issue("bench", rate_limit_per_minute=rate_limit_per_minute)[1]
+    try:
+        wait_for(lambda: answers(port, "/"), 60, what="gunicorn")  # /healthz is 503 until a worker beats
+        yield port, token, proc, worker
+    finally:
+        stop(proc)
+        worker.kill()

@@ -14,13 +14,10 @@ import statistics
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 
-from exhibits.models import ApiKey
-from tests.api_support import PYTHON, answers, child_env, free_port, start, stop, wait_for
-from tests.worker import Worker, purge_queue
+from tests.api_support import gunicorn_with_worker
 
 HOT = "欢迎来到青铜器展厅，请沿着左侧通道参观。"
 COMMON = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你能而子说年同"
@@ -86,22 +83,9 @@ def load(port, body: dict, token: str, requests: int, processes: int, threads: i
 @pytest.fixture
 def server(settings, tmp_path, transactional_db):
     settings.MEDIA_ROOT = tmp_path / "media"
-    # Sync /api/tts is rendered by the Celery worker (web processes never load the voice), so the
-    # benchmark needs one, as a deployment does.
-    purge_queue()
-    worker = Worker(tmp_path, concurrency=1).start()
-    port = free_port()
-    env = child_env(MEDIA_ROOT=settings.MEDIA_ROOT, WEB_CONCURRENCY=2, GUNICORN_THREADS=4, GUNICORN_ACCESSLOG="",
-                    ZHTTS_THREADS=1, GUNICORN_LOGLEVEL="warning")
-    proc = start([str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                  "guide_site.wsgi"], env, tmp_path / "gunicorn.log")
-    token = ApiKey.issue("bench", rate_limit_per_minute=10_000_000)[1]
-    try:
-        wait_for(lambda: answers(port, "/"), 60, what="gunicorn")  # /healthz is 503 until a worker beats
+    with gunicorn_with_worker(tmp_path, settings.MEDIA_ROOT, 10_000_000, WEB_CONCURRENCY=2, GUNICORN_THREADS=4,
+                              ZHTTS_THREADS=1) as (port, token, _gunicorn, _worker):
         yield port, token
-    finally:
-        stop(proc)
-        worker.kill()
 
 
 def test_bench_api(server):

@@ -20,9 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from exhibits.models import ApiKey
-from tests.api_support import PYTHON, answers, child_env, free_port, start, stop, wait_for
-from tests.worker import Worker, purge_queue
+from tests.api_support import gunicorn_with_worker, wait_for
 
 pytestmark = pytest.mark.slow
 COMMON = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可也你能而子说年同"
@@ -55,21 +53,9 @@ def post(port: int, token: str, text: str, timeout: float = 120) -> tuple[int, d
 @pytest.fixture
 def site(settings, tmp_path, transactional_db):
     settings.MEDIA_ROOT = tmp_path / "media"
-    purge_queue()
-    worker = Worker(tmp_path, concurrency=1).start()
-    port = free_port()
-    env = child_env(MEDIA_ROOT=settings.MEDIA_ROOT, WEB_CONCURRENCY=WORKERS, GUNICORN_THREADS=THREADS, GUNICORN_ACCESSLOG="",
-                    GUNICORN_LOGLEVEL="warning", API_TTS_IN_WORKER=1, API_SYNC_TIMEOUT_SECONDS=WAIT)
-    proc = start([str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                  "guide_site.wsgi"], env, tmp_path / "gunicorn.log")
-    token = ApiKey.issue("bench", rate_limit_per_minute=100_000)[1]
-
-    try:
-        wait_for(lambda: answers(port, "/"), 60, what="gunicorn")
-        yield port, token, proc, worker
-    finally:
-        stop(proc)
-        worker.kill()
+    with gunicorn_with_worker(tmp_path, settings.MEDIA_ROOT, 100_000, WEB_CONCURRENCY=WORKERS, GUNICORN_THREADS=THREADS,
+                              API_TTS_IN_WORKER=1, API_SYNC_TIMEOUT_SECONDS=WAIT) as running:
+        yield running
 
 
 def test_bench_web_tier(site):
