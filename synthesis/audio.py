@@ -237,6 +237,16 @@ def write_wav(path: Path | str, samples: np.ndarray, sample_rate: int) -> None:
             wav.writeframes(pcm)
 
 
+# LAME's algorithm quality (ffmpeg's -compression_level, LAME's -q). At our 96 kb/s for mono
+# 24 kHz speech, 7 (psychoacoustics kept for pre-echo, no noise-shaping search) halved the
+# encode CPU of a 61 s narration (0.57 -> 0.30 s) and its decoded audio was *closer* to the
+# source than LAME's default: SNR 20.8 -> 25.4 dB, magnitude-spectrum error 9 dB lower in
+# every band from 2 to 10 kHz, band levels unchanged, PESQ-WB 4.27 -> 4.57 (4 narrations,
+# neutral and emotional; measured for issue #13). The bitrate is generous enough that the
+# slower search only spreads the noise differently.
+MP3_QUALITY = "7"
+
+
 def write_mp3(path: Path | str, samples: np.ndarray, sample_rate: int, bitrate: str = "96k") -> None:
     """Mono MP3 via the bundled ffmpeg, written atomically; no temporary file anywhere else.
 
@@ -252,7 +262,7 @@ def write_mp3(path: Path | str, samples: np.ndarray, sample_rate: int, bitrate: 
     with _atomic_write(path) as fh:
         fd = fh.fileno()
         cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1",
-               "-i", "pipe:0", "-b:a", bitrate, "-f", "mp3", "-y", f"/dev/fd/{fd}"]
+               "-i", "pipe:0", "-b:a", bitrate, "-compression_level", MP3_QUALITY, "-f", "mp3", "-y", f"/dev/fd/{fd}"]
         returncode, stderr = _encode(cmd, samples, fd)
         if returncode != 0:
             tail = stderr.decode(errors="replace").strip().splitlines()[-3:]
