@@ -40,29 +40,27 @@ def limiter_gain(over: np.ndarray, over_peaks: np.ndarray, length: int, sample_r
     attack = max(1, round(LIMITER_ATTACK_S * sample_rate))
     hold = round(LIMITER_HOLD_S * sample_rate)
     half = attack // 2
-    # How far one peak's dip reaches. The gain is computed only around the peaks, region by
-    # region (with that much context each side): on a whole 10-minute render the filters' float
-    # copies held ~400 MB, and the gain is exactly 1 everywhere else anyway.
+    # How far one peak's dip reaches. The gain is computed only around the peaks, in regions
+    # reaching that far either side: on a whole 10-minute render the filters' float copies held
+    # ~400 MB, and the gain is exactly 1 everywhere else anyway.
     reach = attack + hold + 2 * half + 1
     breaks = np.flatnonzero(np.diff(over) > 2 * reach)
     first, last = over[np.r_[0, breaks + 1]], over[np.r_[breaks, len(over) - 1]]
     lo, hi = np.maximum(0, first - reach), np.minimum(length, last + reach + 1)
-    pad_lo, pad_hi = np.maximum(0, lo - reach), np.minimum(length, hi + reach)
-    # All regions' padded stretches back to back in one array, filtered in one go (one region at a
-    # time cost ~0.4 ms each in numpy calls; speech has ~45 a minute). The same numbers as region
-    # by region: regions lie over 2*reach apart, so no other region's peak falls inside a padding;
-    # the filters reach < ``reach`` samples, so a neighbouring stretch (all ones at its edge, as
-    # "nearest" would extend it) never touches [lo, hi); and the running means' float64 sums of
-    # float32 gains in [2^-21, 1] are exact, so they do not depend on what was summed before.
-    offset = np.r_[0, np.cumsum(pad_hi - pad_lo)]
+    # All regions back to back in one array, filtered in one go (one region at a time cost ~0.4 ms
+    # each in numpy calls; speech has ~45 a minute). The same numbers as region by region with
+    # "nearest" edges: the filters reach < ``reach`` samples, and each region has that many ones
+    # (no peak) at either end, which is what "nearest" would have extended it by, except at the
+    # file's ends, which are the array's; and the running means' float64 sums of float32 gains
+    # in [2^-21, 1] are exact, so they do not depend on what was summed before.
+    offset = np.r_[0, np.cumsum(hi - lo)]
     region_of = np.repeat(np.arange(len(first)), np.diff(np.r_[0, breaks + 1, len(over)]))
     need = np.ones(offset[-1], np.float32)
-    need[over - pad_lo[region_of] + offset[region_of]] = np.minimum(1.0, ceiling / np.maximum(over_peaks, 1e-12))
+    need[over - lo[region_of] + offset[region_of]] = np.minimum(1.0, ceiling / np.maximum(over_peaks, 1e-12))
     gain = dsp.running_min(need, 2 * (attack + hold) + 1)
     for _ in range(2):
         gain = dsp.running_mean(gain, 2 * half + 1)
-    start = offset[:-1] + lo - pad_lo
-    return [(int(a), int(b), gain[s: s + b - a].copy()) for a, b, s in zip(lo, hi, start)]
+    return [(int(a), int(b), gain[s: s + b - a]) for a, b, s in zip(lo, hi, offset[:-1])]
 
 
 def finished(samples: np.ndarray, gain: np.float32, regions: list[Region]) -> Chunks:
