@@ -70,6 +70,17 @@ def resample_poly(x: np.ndarray, up: int, down: int, window: np.ndarray | None =
     up, down = up // g, down // g
     if up == down == 1:
         return x.copy()
+    out = np.empty(-(-len(x) * up // down), np.float32)
+    for first, values in resample_phases(x, up, down, window):
+        out[first::up] = values
+    return out
+
+
+def resample_phases(x: np.ndarray, up: int, down: int, window: np.ndarray | None = None):
+    """resample_poly's output as ``up`` interleaved pieces, (first, out[first::up]) for first in
+    0 .. up-1, for whoever wants them apart (a true-peak meter takes their maximum). ``up`` and
+    ``down`` in lowest terms, not both 1."""
+    x = np.asarray(x, dtype=np.float32)
     n_in = len(x)
     n_out = -(-n_in * up // down)
     if window is None:
@@ -89,7 +100,6 @@ def resample_poly(x: np.ndarray, up: int, down: int, window: np.ndarray | None =
     # phases[t] = h[t + up * (per_phase - 1)], ..., h[t + up], h[t]: the taps output phase t
     # meets, oldest input sample first (scipy's "transposed, flipped" layout)
     phases = h.reshape(-1, up).T[:, ::-1]
-    out = np.empty(n_out, np.float32)
     # output y (counted from upfirdn's first) uses phase (y*down) % up and input samples
     # (y*down)//up - per_phase + 1 ... (y*down)//up; x is padded with the zeros upfirdn assumes
     last_start = ((pre_remove + n_out - 1) * down) // up  # of the last output kept
@@ -105,8 +115,7 @@ def resample_poly(x: np.ndarray, up: int, down: int, window: np.ndarray | None =
         for k in range(per_phase):
             np.multiply(padded[start + k: start + k + down * count: down], taps[k], out=term)
             acc += term
-        out[first::up] = acc
-    return out
+        yield first, acc
 
 
 # --- running minimum and mean ----------------------------------------------------------------------
@@ -169,6 +178,14 @@ class IIRFilter:
         self._sections = tuple(tuple(float(v) for v in row) for row in np.asarray(sections, dtype=np.float64))
         self._history = np.zeros(history)
         self._n_fft = 1 << max(12, (4 * history - 1).bit_length())
+
+    def prime(self, before: np.ndarray) -> None:
+        """Continue from ``before``, the input just ahead of the next chunk, as if it had been
+        filtered (its output unwanted): only its last ``history`` samples matter, and none at all
+        is the filter at rest."""
+        keep = len(self._history)
+        before = np.asarray(before, dtype=np.float64)[max(0, len(before) - keep):]
+        self._history = np.concatenate([np.zeros(keep - len(before)), before])
 
     def __call__(self, chunk: np.ndarray) -> np.ndarray:
         chunk = np.asarray(chunk, dtype=np.float64)

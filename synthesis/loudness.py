@@ -5,10 +5,15 @@ Fast by construction: the meter is vectorised (the K-weighting by FFT, gating bl
 cumulative sum) and agrees with pyloudnorm within 0.1 LU; true peaks are oversampled only
 where the signal comes near the ceiling. Mono float32 numpy arrays in [-1, 1].
 
+The normaliser K-weights its input once: the K-weighting is linear, so the output of a gain g has
+g^2 times the input's energy in every gating block, except near the limiter's regions, the only
+stretches it filters again for each gain it tries (see ``_GainedLoudness``).
+
 Bounded memory on long renders: the K-weighting, the true peaks and every output the gain search
-tries are worked through in chunks of ENERGY_CHUNK samples, the limiter gets only the samples
-whose true peak can reach the ceiling, and ``normalize_loudness(..., in_place=True)`` finishes
-the caller's array itself: ~40 MB beside a 10-minute render's signal (it was ~300 MB).
+tries are worked through in chunks of ENERGY_CHUNK samples, the limiter (``synthesis.limiter``)
+gets only the samples whose true peak can reach the ceiling, and
+``normalize_loudness(..., in_place=True)`` finishes the caller's array itself: ~40 MB beside a
+10-minute render's signal (it was ~300 MB).
 
 Imports: numpy and ``synthesis.dsp`` only (no scipy: its import alone cost a one-off render
 ~0.7 s; ``dsp`` reproduces scipy's oversampling and limiter filters bit for bit).
@@ -17,16 +22,15 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from synthesis import dsp
+from synthesis.limiter import Chunks, Region, finished, limiter_gain
 
 OVERSAMPLE = 4  # BS.1770-4 true-peak meter: 4x oversampling (under-reads by < 0.5 dB at 48 kHz)
 BLOCK_S = 0.4  # BS.1770 gating block: pyloudnorm refuses shorter input
-LIMITER_ATTACK_S = 0.010  # gain starts falling this long before a peak (look-ahead)
-LIMITER_HOLD_S = 0.030  # and stays down this long around it, so it does not flutter per pitch period
 LIMITER_MARGIN_DB = 0.1  # aim slightly under the ceiling: smoothing the gain creates tiny new peaks
 LOUDNESS_TOLERANCE_LU = 0.05
 MAX_MAKEUP_PASSES = 6
@@ -39,9 +43,17 @@ TRUE_PEAK_MARGIN_DB = 6.0
 TRUE_PEAK_BLOCK = 1024
 TRUE_PEAK_BRIDGE = 8  # blocks: runs of near blocks closer than this are oversampled as one
 TRUE_PEAK_CONTEXT = 64  # samples each side: longer than resample_poly's filter reaches at 4x
+# Samples oversampled at a time: the 4x signal and its filter terms (~1.3 MB) stay in the CPU's
+# cache, where whole ENERGY_CHUNKs went through memory 84 times (~1.5x slower).
+TRUE_PEAK_PIECE = 1 << 16
 # Input the K-weighting filter keeps from before each chunk: its slowest pole (the 38 Hz high
 # pass, a double pole) has decayed by e^-119 after half a second, at any rate.
 K_WEIGHTING_HISTORY_S = 0.5
+# The same for the short stretches around limiter regions filtered again for each gain tried (where
+# the history is most of the work): the filter's impulse response is under 1e-16 of its peak after
+# 0.15 s, at 16-48 kHz alike (its poles are fixed in Hz), so what comes before that, and a region's
+# effect on what comes after, is below float64 rounding.
+LOCAL_HISTORY_S = 0.15
 
 
 def _db(x: float) -> float:
@@ -77,25 +89,27 @@ def _k_weighting(sample_rate: int) -> np.ndarray:
     return np.asarray(sections)
 
 
-ENERGY_CHUNK = 1 << 20  # samples K-weighted (or oversampled) at a time: bounded memory for long narrations
-
-# A signal handed over piece by piece: (start, stop) -> its float32 samples there. While the gain is
-# searched, the gained and limited output is measured this way and never held whole.
-Chunks = Callable[[int, int], np.ndarray]
+ENERGY_CHUNK = 1 << 20  # samples K-weighted at a time: bounded memory for long narrations
 
 
-def _running_energy(chunk_of: Chunks, length: int, sample_rate: int, at: np.ndarray) -> np.ndarray:
-    """Sum of the squared K-weighted signal before each index in ``at`` (ascending).
+def _running_energy(chunk_of: Chunks, begin: int, end: int, sample_rate: int, at: np.ndarray,
+                    history_s: float = K_WEIGHTING_HISTORY_S) -> np.ndarray:
+    """Sum of the squared K-weighted signal from ``begin`` to before each index in ``at``
+    (ascending, within [begin, end]). The filter is primed with ``history_s`` of the input
+    before ``begin`` (none before 0: the filter starts from rest there).
 
     Filtered in chunks with the filter's history carried over, in float64, so a 10-minute render
     never holds the whole weighted signal and its running sum (five float64 copies, ~580 MB at
     24 kHz) at once; within a chunk the squares and their running sum overwrite the filter's
     output. The chunk grid is fixed: the float64 sums, and so the gain, never depend on it moving."""
-    k_weighting = dsp.IIRFilter(_k_weighting(sample_rate), round(K_WEIGHTING_HISTORY_S * sample_rate))
+    history = round(history_s * sample_rate)
+    k_weighting = dsp.IIRFilter(_k_weighting(sample_rate), history)
+    if begin > 0:
+        k_weighting.prime(chunk_of(max(0, begin - history), begin))
     out = np.zeros(len(at))
     total = 0.0
-    for start in range(0, length, ENERGY_CHUNK):
-        chunk = chunk_of(start, min(length, start + ENERGY_CHUNK))
+    for start in range(begin, end, ENERGY_CHUNK):
+        chunk = chunk_of(start, min(end, start + ENERGY_CHUNK))
         running = k_weighting(chunk)  # a new float64 array: squared and summed in place below
         n = len(chunk)
         del chunk
@@ -121,21 +135,36 @@ def integrated_lufs(samples: np.ndarray, sample_rate: int) -> float:
         return -math.inf
     if _too_short(len(samples), sample_rate):
         samples = np.tile(samples, math.ceil((math.ceil(BLOCK_S * sample_rate) + 1) / len(samples)))
-    return _gated_lufs(lambda a, b: samples[a:b], len(samples), sample_rate)
+    grid = _GatingGrid(len(samples), sample_rate)
+    return grid.lufs(_running_energy(lambda a, b: samples[a:b], 0, len(samples), sample_rate, grid.points))
 
 
 def _too_short(length: int, sample_rate: int) -> bool:
     return length < math.ceil(BLOCK_S * sample_rate) + 1
 
 
-def _gated_lufs(chunk_of: Chunks, length: int, sample_rate: int) -> float:
-    """integrated_lufs of a signal of at least one block, given in chunks (-inf when all is gated)."""
-    count = int(round((length / sample_rate - BLOCK_S) / (BLOCK_S * 0.25))) + 1
-    starts = np.arange(count) * BLOCK_S * 0.25
-    lower = np.minimum((starts * sample_rate).astype(np.int64), length)
-    upper = np.minimum(((starts + BLOCK_S) * sample_rate).astype(np.int64), length)
-    energy = _running_energy(chunk_of, length, sample_rate, np.concatenate([lower, upper]))
-    z = (energy[count:] - energy[:count]) / (BLOCK_S * sample_rate)
+class _GatingGrid:
+    """The BS.1770 gating blocks of a signal of ``length`` (at least one block) samples: 400 ms,
+    75 % overlap. ``points``: every block edge, ascending and distinct; each block runs from
+    ``points[lower[i]]`` to ``points[upper[i]]``, and the first point is 0."""
+
+    def __init__(self, length: int, sample_rate: int):
+        count = int(round((length / sample_rate - BLOCK_S) / (BLOCK_S * 0.25))) + 1
+        starts = np.arange(count) * BLOCK_S * 0.25
+        lower = np.minimum((starts * sample_rate).astype(np.int64), length)
+        upper = np.minimum(((starts + BLOCK_S) * sample_rate).astype(np.int64), length)
+        self.points, where = np.unique(np.concatenate([lower, upper]), return_inverse=True)
+        where = where.ravel()
+        self.lower, self.upper = where[:count], where[count:]
+        self.block = BLOCK_S * sample_rate
+
+    def lufs(self, energy: np.ndarray) -> float:
+        """Integrated loudness from the K-weighted energy before each point (-inf when all is gated)."""
+        return _gated((energy[self.upper] - energy[self.lower]) / self.block)
+
+
+def _gated(z: np.ndarray) -> float:
+    """Integrated loudness from the gating blocks' mean squares: absolute, then relative gate."""
     with np.errstate(divide="ignore"):
         level = -0.691 + 10.0 * np.log10(z)
     gated = z[level >= ABSOLUTE_GATE_LUFS]
@@ -153,10 +182,12 @@ def _oversampling_filter() -> np.ndarray:
 
 
 def _oversampled_peaks(x: np.ndarray) -> np.ndarray:
-    """Per input sample, the largest |value| at it or on the way to the next sample (4x oversampled)."""
-    up = dsp.resample_poly(x, OVERSAMPLE, 1, window=_oversampling_filter())
-    up = np.abs(up, out=up).reshape(-1, OVERSAMPLE)
-    return np.maximum(np.maximum(np.abs(x), np.maximum(up[:, 0], up[:, 1])), np.maximum(up[:, 2], up[:, 3]))
+    """Per input sample, the largest |value| at it or on the way to the next sample (4x oversampled).
+    Each phase of the 4x signal is one value per input sample: their maximum, never interleaved."""
+    peaks = np.abs(x)
+    for _, phase in dsp.resample_phases(x, OVERSAMPLE, 1, window=_oversampling_filter()):
+        np.maximum(peaks, np.abs(phase, out=phase), out=peaks)
+    return peaks
 
 
 def _block_peaks(x: np.ndarray) -> np.ndarray:
@@ -187,11 +218,11 @@ def _near_runs(x: np.ndarray, floor: float, blocks: np.ndarray | None = None) ->
 
 
 def _true_peaks(x: np.ndarray, runs: list[tuple[int, int]]) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, true peaks of x from start on) over the runs, in pieces of ENERGY_CHUNK samples
+    """(start, true peaks of x from start on) over the runs, in pieces of TRUE_PEAK_PIECE samples
     with context for the filter: oversampling a whole 10-minute render at once held ~1 GB of 4x signal."""
     for lo, hi in runs:
-        for start in range(lo, hi, ENERGY_CHUNK):
-            end = min(hi, start + ENERGY_CHUNK)
+        for start in range(lo, hi, TRUE_PEAK_PIECE):
+            end = min(hi, start + TRUE_PEAK_PIECE)
             pad_lo, pad_hi = max(0, start - TRUE_PEAK_CONTEXT), min(len(x), end + TRUE_PEAK_CONTEXT)
             yield start, _oversampled_peaks(x[pad_lo:pad_hi])[start - pad_lo: end - pad_lo]
 
@@ -229,63 +260,52 @@ def true_peak_dbfs(samples: np.ndarray, sample_rate: int) -> float:
     return _db(_peak_max(samples))
 
 
-# One stretch of the limiter's gain: samples [lo, hi) are multiplied by gain (float32, hi - lo long).
-Region = tuple[int, int, np.ndarray]
+class _GainedLoudness:
+    """Integrated loudness of ``samples`` and of any output made from it by a gain and the
+    limiter's regions, from one K-weighting pass over ``samples``.
 
+    K-weighting is linear: between two gating-grid points away from the regions, the output's
+    K-weighted energy is gain^2 times the input's. Only the intervals from a region's start to
+    LOCAL_HISTORY_S after its end (where its effect has died away) are filtered again, from the
+    output itself: a quarter of a speech render, where each makeup pass K-weighted all of it."""
 
-def _limiter_gain(over: np.ndarray, over_peaks: np.ndarray, length: int, sample_rate: int,
-                  ceiling: float) -> list[Region]:
-    """Look-ahead peak limiter: a smooth gain envelope that dips only around over-ceiling peaks
-    (``over``: indices, ascending; ``over_peaks``: their true peaks after the gain).
+    def __init__(self, samples: np.ndarray, sample_rate: int):
+        self.samples, self.rate = samples, sample_rate
+        self.tiny = _too_short(len(samples), sample_rate)
+        if self.tiny:  # under one block: tiled, as integrated_lufs does, and cheap to measure whole
+            self.input_lufs = integrated_lufs(samples, sample_rate)
+            return
+        self.grid = _GatingGrid(len(samples), sample_rate)
+        energy = _running_energy(lambda a, b: samples[a:b], 0, len(samples), sample_rate, self.grid.points)
+        self.input_lufs = self.grid.lufs(energy)
+        self.between = np.diff(energy)  # the input's energy from each point to the next
 
-    ``need`` is the gain each sample requires (1 wherever the peak is under the ceiling). A
-    centred running minimum (width 2*(attack+hold)) spreads each dip so it is held over
-    neighbouring pitch periods, then two running means (each +-attack/2) turn the steps into
-    triangular ramps. Because the smoothing reaches no further than the minimum did, the gain at
-    every peak is still <= what that peak needs. The gain is exactly 1 outside the regions returned.
-    """
-    if not len(over):
-        return []
-    attack = max(1, round(LIMITER_ATTACK_S * sample_rate))
-    hold = round(LIMITER_HOLD_S * sample_rate)
-    half = attack // 2
-    # How far one peak's dip reaches. The gain is computed only around the peaks, region by
-    # region (with that much context each side): on a whole 10-minute render the filters' float
-    # copies held ~400 MB, and the gain is exactly 1 everywhere else anyway.
-    reach = attack + hold + 2 * half + 1
-    breaks = np.flatnonzero(np.diff(over) > 2 * reach)
-    regions = []
-    for a, b in zip(np.r_[0, breaks + 1], np.r_[breaks, len(over) - 1]):
-        first, last = int(over[a]), int(over[b])
-        lo, hi = max(0, first - reach), min(length, last + reach + 1)
-        pad_lo, pad_hi = max(0, lo - reach), min(length, hi + reach)
-        # regions lie over 2*reach apart, so no other region's peak falls inside this padding
-        need = np.ones(pad_hi - pad_lo, np.float32)
-        need[over[a:b + 1] - pad_lo] = np.minimum(1.0, ceiling / np.maximum(over_peaks[a:b + 1], 1e-12))
-        gain = dsp.running_min(need, 2 * (attack + hold) + 1)
-        for _ in range(2):
-            gain = dsp.running_mean(gain, 2 * half + 1)
-        regions.append((lo, hi, gain[lo - pad_lo: hi - pad_lo].copy()))
-    return regions
+    def output_lufs(self, gain: np.float32, regions: list[Region]) -> float:
+        chunk_of = finished(self.samples, gain, regions)
+        if self.tiny:
+            return integrated_lufs(chunk_of(0, len(self.samples)), self.rate)
+        points = self.grid.points
+        between = self.between * float(gain) ** 2
+        for first, last in self._limited(regions):
+            energy = _running_energy(chunk_of, int(points[first]), int(points[last]), self.rate,
+                                     points[first:last + 1], LOCAL_HISTORY_S)
+            between[first:last] = np.diff(energy)
+        return self.grid.lufs(np.r_[0.0, np.cumsum(between)])
 
-
-def _finished(samples: np.ndarray, gain: np.float32, regions: list[Region]) -> Chunks:
-    """The output for one gain, chunk by chunk: samples * gain, limited in the regions."""
-    def chunk(start: int, stop: int) -> np.ndarray:
-        out = samples[start:stop] * gain
-        for lo, hi, envelope in regions:
-            a, b = max(lo, start), min(hi, stop)
-            if a < b:
-                out[a - start: b - start] *= envelope[a - lo: b - lo]
-        return out
-    return chunk
-
-
-def _finished_lufs(samples: np.ndarray, sample_rate: int, gain: np.float32, regions: list[Region]) -> float:
-    chunk_of = _finished(samples, gain, regions)
-    if _too_short(len(samples), sample_rate):  # tiny: tiled like integrated_lufs does
-        return integrated_lufs(chunk_of(0, len(samples)), sample_rate)
-    return _gated_lufs(chunk_of, len(samples), sample_rate)
+    def _limited(self, regions: list[Region]) -> list[list[int]]:
+        """[first, last) point indices of the intervals whose energy the regions change, merged."""
+        points, tail = self.grid.points, round(LOCAL_HISTORY_S * self.rate)
+        firsts = np.searchsorted(points, [lo for lo, _, _ in regions], "right") - 1
+        lasts = np.minimum(np.searchsorted(points, [hi + tail for _, hi, _ in regions]), len(points) - 1)
+        spans: list[list[int]] = []
+        for first, last in zip(firsts.tolist(), lasts.tolist()):
+            if first >= last:  # after the last block
+                continue
+            if spans and points[first] - points[spans[-1][1]] < tail:  # cheaper than another history
+                spans[-1][1] = max(spans[-1][1], last)
+            else:
+                spans.append([first, last])
+        return spans
 
 
 def normalize_loudness(
@@ -294,10 +314,11 @@ def normalize_loudness(
 ) -> np.ndarray:
     """Gain to ``target_lufs`` integrated loudness with the true peak kept <= ``true_peak_dbfs``.
 
-    Peaks that the gain pushes over the ceiling are limited locally (see _limiter_gain) instead
+    Peaks that the gain pushes over the ceiling are limited locally (see limiter.limiter_gain) instead
     of turning the whole clip down, which would miss the target. Limiting removes a little
     loudness, so the gain is re-measured and corrected for a few passes; each pass measures its
-    output chunk by chunk, and only the chosen one is written. Silence is returned as is.
+    output from the input's K-weighting and the limited stretches (``_GainedLoudness``), and
+    only the chosen one is written. Silence is returned as is.
 
     ``in_place``: gain and limit the caller's float32 array itself and return it (a long
     render's signal is tens of MB); otherwise a copy is finished and ``samples`` is left alone.
@@ -307,7 +328,8 @@ def normalize_loudness(
     samples = _mono32(samples)
     if not in_place:
         samples = samples.copy()
-    loudness = integrated_lufs(samples, sample_rate)
+    meter = _GainedLoudness(samples, sample_rate)
+    loudness = meter.input_lufs
     if not math.isfinite(loudness):
         return samples
     ceiling = 10.0 ** ((true_peak_dbfs - LIMITER_MARGIN_DB) / 20.0)
@@ -323,8 +345,8 @@ def normalize_loudness(
         gain = np.float32(10.0 ** (gain_db / 20.0))
         gained = peaks * gain
         over = gained > ceiling
-        regions = _limiter_gain(at[over], gained[over], len(samples), sample_rate, ceiling)
-        error = target_lufs - _finished_lufs(samples, sample_rate, gain, regions)
+        regions = limiter_gain(at[over], gained[over], len(samples), sample_rate, ceiling)
+        error = target_lufs - meter.output_lufs(gain, regions)
         if abs(error) <= LOUDNESS_TOLERANCE_LU:
             break
         gain_db += error
@@ -332,7 +354,12 @@ def normalize_loudness(
     for lo, hi, envelope in regions:
         samples[lo:hi] *= envelope
     # Last resort for the tiny overshoot gain smoothing can leave: costs at most a fraction of a dB.
-    over_db = _db(_peak_max(samples, ceiling)) - true_peak_dbfs
+    # Only the regions can have it: elsewhere the output is the input times the gain, and every
+    # sample whose true peak that gain could bring near the ceiling was a candidate (the gain is
+    # within the planned one), found at or under the ceiling, which is LIMITER_MARGIN_DB under
+    # the limit: far more than float32 rounding of the product could add.
+    near = [(max(0, lo - TRUE_PEAK_CONTEXT), min(len(samples), hi + TRUE_PEAK_CONTEXT)) for lo, hi, _ in regions]
+    over_db = _db(max((float(p.max()) for _, p in _true_peaks(samples, near)), default=0.0)) - true_peak_dbfs
     if over_db > 0:
         samples *= np.float32(10.0 ** (-over_db / 20.0))
     return samples

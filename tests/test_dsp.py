@@ -54,16 +54,22 @@ def test_running_filters_are_scipys_bit_for_bit(size):
         assert np.array_equal(dsp.running_mean(x, size), uniform_filter1d(x, size, mode="nearest"))
 
 
+@pytest.mark.parametrize("history_s", [loudness.K_WEIGHTING_HISTORY_S, loudness.LOCAL_HISTORY_S])
 @pytest.mark.parametrize("rate", [16000, 24000, 44100, 48000])
-def test_k_weighting_by_fft_matches_the_recursion(rate):
+def test_k_weighting_by_fft_matches_the_recursion(rate, history_s):
     sections = loudness._k_weighting(rate)
     x = np.random.default_rng(rate).standard_normal(rate * 7) * 0.1
     x[: rate] = 0.0  # a silent start, then a step: the slow high-pass pole is exercised
     x[rate: rate + 100] += 0.8
-    k_weighting = dsp.IIRFilter(sections, round(loudness.K_WEIGHTING_HISTORY_S * rate))
+    k_weighting = dsp.IIRFilter(sections, round(history_s * rate))
     chunked = np.concatenate([k_weighting(x[i: i + 50_000]) for i in range(0, len(x), 50_000)])
     reference = sosfilt(sections, x)
     assert np.abs(chunked - reference).max() <= 1e-12 * np.abs(reference).max()
+    # primed with the input before a point (a step 30 ms earlier), it continues the recursion there
+    resumed = dsp.IIRFilter(sections, round(history_s * rate))
+    start = rate + rate // 33
+    resumed.prime(x[:start])
+    assert np.abs(resumed(x[start:]) - reference[start:]).max() <= 1e-12 * np.abs(reference).max()
 
 
 def test_speaking_imports_no_scipy():

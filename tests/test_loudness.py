@@ -7,7 +7,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from synthesis import audio, loudness
+from synthesis import audio, limiter, loudness
 
 
 def speech_like(rate: int, seconds: float, seed: int, peaky: bool = False) -> np.ndarray:
@@ -82,7 +82,7 @@ def test_peak_candidates_are_exactly_the_true_peaks_over_the_floor():
 def test_true_peak_in_chunks_is_the_whole_file_peak(monkeypatch):
     rate = 24000
     x = speech_like(rate, 12.0, seed=5, peaky=True)
-    monkeypatch.setattr(loudness, "ENERGY_CHUNK", 1 << 16)  # many chunks, many seams
+    monkeypatch.setattr(loudness, "TRUE_PEAK_PIECE", 1 << 12)  # many pieces, many seams
     assert loudness._peak_max(x) == loudness._oversampled_peaks(x).max()
 
 
@@ -97,3 +97,55 @@ def test_in_place_normalisation_is_the_same_as_on_a_copy():
     assert not np.array_equal(x, kept)
     with pytest.raises(ValueError, match="float32"):
         audio.normalize_loudness(kept.astype(np.float64), rate, in_place=True)
+
+
+def _limited(x: np.ndarray, rate: int, gain_db: float, ceiling: float = 0.8):
+    """(gain, regions) of one makeup pass over x: its peaks over the ceiling after the gain."""
+    gain = np.float32(10 ** (gain_db / 20))
+    at, peaks = loudness._peak_candidates(x, ceiling / float(gain))
+    over = peaks * gain > ceiling
+    return gain, limiter.limiter_gain(at[over], peaks[over] * gain, len(x), rate, ceiling)
+
+
+@pytest.mark.parametrize("rate", [16000, 24000, 48000])
+def test_each_makeup_pass_reads_what_measuring_its_whole_output_reads(rate, monkeypatch):
+    """The passes K-weight only around the limiter's regions and scale the input's energies
+    elsewhere; the loudness must be the finished output's, measured whole."""
+    monkeypatch.setattr(loudness, "ENERGY_CHUNK", 1 << 16)  # chunk seams inside re-filtered stretches too
+    x = speech_like(rate, 25.0, seed=rate, peaky=True)
+    x[3] = x[-2] = 0.5  # peaks at both ends: regions clipped by the file's edges
+    meter = loudness._GainedLoudness(x, rate)
+    assert meter.input_lufs == loudness.integrated_lufs(x, rate)
+    for gain_db in (6.0, 14.0):
+        gain, regions = _limited(x, rate, gain_db)
+        assert len(regions) > 5 and regions[0][0] == 0 and regions[-1][1] == len(x)
+        whole = loudness.integrated_lufs(limiter.finished(x, gain, regions)(0, len(x)), rate)
+        assert abs(whole - (meter.input_lufs + gain_db)) > 0.05  # the limiter took loudness away
+        # (not to the last bit: the whole output's float32 samples x*gain are rounded, ~1e-9 LU)
+        assert abs(meter.output_lufs(gain, regions) - whole) <= 1e-7
+
+
+def test_limiter_regions_are_the_same_computed_together_or_one_by_one():
+    rate = 24000
+    x = speech_like(rate, 20.0, seed=4, peaky=True)
+    x[3] = x[-2] = 0.5
+    gain, together = _limited(x, rate, 12.0)
+    at, peaks = loudness._peak_candidates(x, 0.8 / float(gain))
+    assert len(together) > 5
+    for lo, hi, envelope in together:
+        inside = (at >= lo) & (at < hi) & (peaks * gain > 0.8)
+        (alone,) = limiter.limiter_gain(at[inside], peaks[inside] * gain, len(x), rate, 0.8)
+        assert alone[:2] == (lo, hi) and np.array_equal(alone[2], envelope)
+        assert envelope[0] == envelope[-1] == 1.0 or lo == 0 or hi == len(x)
+
+
+def test_normalisation_is_deterministic_wherever_the_array_lies():
+    """Renders are cached by their inputs: the same samples must give the same bytes, also from
+    an array at another memory alignment."""
+    rate = 24000
+    x = speech_like(rate, 30.0, seed=12, peaky=True)
+    first = audio.normalize_loudness(x, rate)
+    assert np.array_equal(first, audio.normalize_loudness(x, rate))
+    shifted = np.zeros(len(x) + 1, np.float32)[1:]  # 4 bytes off the usual alignment
+    shifted[:] = x
+    assert np.array_equal(first, audio.normalize_loudness(shifted, rate, in_place=True))
