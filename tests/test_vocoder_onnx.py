@@ -58,7 +58,14 @@ def test_onnx_vocoder_with_int8_kept_matches_litert(source, real_mel, tmp_path):
     reference = litert_vocode(source, real_mel)
     converted = OnnxVocoder.load(source, keep_int8=True, workers=1, cache_dir=tmp_path).run(real_mel)
     assert converted.shape == reference.shape == (real_mel.shape[1] * 300,)
-    assert snr_db(reference, converted) >= 60.0
+    # The two differ only where the int8 step rounds the other way (kernels accumulate in another
+    # order): one step of 1/128 through the synthesis filter, at a few samples in ten thousand.
+    # How many flip depends on the CPU's kernels: SNR 68 dB on an AVX-512 host, 59.5 on an AVX2
+    # one, so the SNR bound only has to tell this from the clean graph's ~27 dB.
+    difference = np.abs(reference - converted)
+    assert difference.max() < 0.0085
+    assert np.mean(difference > 1e-4) < 0.005
+    assert snr_db(reference, converted) >= 50.0
     # Without the int8 step the output differs by exactly that rounding noise (~27 dB): the
     # SNR above is not met by accident.
     clean = OnnxVocoder.load(source, keep_int8=False, workers=1, cache_dir=tmp_path).run(real_mel)
