@@ -33,18 +33,18 @@ def post_beacon(port: int, body: bytes, host: str = "127.0.0.1") -> int:
         conn.close()
 
 
-def thread_niceness(pid: int) -> dict[int, int]:
-    """Every thread of ``pid`` and of its child processes -> its niceness (/proc/*/stat, field 19)."""
+def thread_priorities(pid: int) -> dict[int, tuple[int, int]]:
+    """Every thread of ``pid`` and of its child processes -> (niceness, scheduling policy)."""
     pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
     found = {}
     for p in pids:
         for task in Path(f"/proc/{p}/task").iterdir():
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-            found[int(task.name)] = int(fields[16])
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()  # fields 3...: 19 niceness, 41 policy
+            found[int(task.name)] = (int(fields[16]), int(fields[38]))
     return found
 
 
-def test_the_pool_runs_niced_in_every_thread_and_still_rejects_bad_beacons(tmp_path):
+def test_the_pool_runs_at_idle_priority_in_every_thread_and_still_rejects_bad_beacons(tmp_path):
     port = free_port()
     env = child_env(BEACON_BIND=f"127.0.0.1:{port}", GUNICORN_ACCESSLOG="", VAR_DIR=tmp_path,
                     BEACON_CONTROL_SOCKET=tmp_path / "beacons.ctl")
@@ -59,10 +59,10 @@ def test_the_pool_runs_niced_in_every_thread_and_still_rejects_bad_beacons(tmp_p
 
         assert wait_for(answered, 60, what="the beacon pool") == 400  # the fast path judged it: no Redis, no database
         assert post_beacon(port, b"x" * 5000) == 400  # oversized
-        threads = thread_niceness(proc.pid)
+        threads = thread_priorities(proc.pid)
         assert len(threads) >= 1 + 4, threads  # the arbiter and the worker's gthread pool at least
-        assert set(threads.values()) == {10}, threads
-        assert "beacon pool: niceness 10" in (tmp_path / "pool.log").read_text()
+        assert set(threads.values()) == {(10, os.SCHED_IDLE)}, threads
+        assert "beacon pool: niceness 10, scheduling policy idle" in (tmp_path / "pool.log").read_text()
     finally:
         stop(proc)
 
@@ -76,18 +76,20 @@ def _priority_after(code: str, nice_prefix: int = 0, **env) -> subprocess.Comple
 
 
 def test_lower_priority_is_absolute_and_never_raises_the_priority():
-    twice = _priority_after("cfg['lower_priority'](10); print(cfg['lower_priority'](10), os.getpriority(os.PRIO_PROCESS, 0))")
-    assert twice.stdout.split() == ["10", "10"], twice.stderr  # a second start (USR2 re-exec) does not nice further
-    lower_already = _priority_after("print(cfg['lower_priority'](cfg['beacon_nice']))", nice_prefix=15)
-    assert lower_already.stdout.split() == ["15"], lower_already.stderr
-    chosen = _priority_after("print(cfg['lower_priority'](cfg['beacon_nice']))", BEACON_NICE="19")
-    assert chosen.stdout.split() == ["19"], chosen.stderr
+    report = "print(*cfg['lower_priority'](cfg['beacon_nice'], cfg['beacon_idle']), os.getpriority(os.PRIO_PROCESS, 0))"
+    twice = _priority_after(f"cfg['lower_priority'](10, True); {report}")
+    assert twice.stdout.split() == ["10", "idle", "10"], twice.stderr  # a second start (USR2 re-exec) does not nice further
+    lower_already = _priority_after(report, nice_prefix=15)
+    assert lower_already.stdout.split() == ["15", "idle", "15"], lower_already.stderr
+    chosen = _priority_after(report, BEACON_NICE="19", BEACON_SCHED="normal")
+    assert chosen.stdout.split() == ["19", "normal", "19"], chosen.stderr
 
 
-@pytest.mark.parametrize("value", ["20", "-5", "ten", "1.5"])
-def test_a_bad_niceness_is_refused_by_name(value, monkeypatch):
-    monkeypatch.setenv("BEACON_NICE", value)
-    with pytest.raises(SystemExit, match=rf"BEACON_NICE must be .* got '{re.escape(value)}'"):
+@pytest.mark.parametrize("name, value", [("BEACON_NICE", "20"), ("BEACON_NICE", "-5"), ("BEACON_NICE", "ten"),
+                                         ("BEACON_NICE", "1.5"), ("BEACON_SCHED", "batch"), ("BEACON_SCHED", "IDLE")])
+def test_a_bad_priority_setting_is_refused_by_name(name, value, monkeypatch):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit, match=rf"{name} must be .* got '{re.escape(value)}'"):
         run_path(str(CONFIG))
 
 

@@ -2,20 +2,21 @@
 gunicorn setup of test_bench_site (same server fixture, same keep-alive load generator).
 
 As deployed, beacons go to the beacon pool: a second gunicorn from deploy/gunicorn_beacons.conf.py
-on its own port, which lowers its CPU priority at start (niceness 10), beside the page server.
-nginx routes ``location = /listen`` there and everything else to the pages' pool; here the load
-generator does the routing, sending the beacons straight to the pool's port. The same run also
-sends them to the page server, as a deployment without the beacon pool would (its WSGI fast
-path serves them there), so the two setups are compared on the same machine load.
+on its own port, which lowers its CPU priority at start (scheduling policy SCHED_IDLE, niceness
+10), beside the page server. nginx routes ``location = /listen`` there and everything else to the
+pages' pool; here the load generator does the routing, sending the beacons straight to the pool's
+port. The same run also sends them to the page server, as a deployment without the beacon pool
+would (its WSGI fast path serves them there), and to a second pool with BEACON_SCHED=normal
+(niceness alone), so the three setups are compared on the same machine load.
 
 Phases (each PHASE_S seconds, latency measured from when a request was due, as there; the
 clock starts once each of the phase's connections is open and answered once, see Window):
 - pages alone: exhibit pages paced at PAGE_RATE req/s: the page p99 to compare against;
 - pages + beacons: the same pages and, on their own connections, beacons paced at BEACON_RATE,
-  once to the beacon pool and once to the page server;
-- beacons saturated: closed loop, the most the server stores (the pool, then the page server).
-The first two repeat ROUNDS times, the order of the two setups swapped each round so a drift of
-the machine's load favours neither; the figures compared are the medians over the rounds.
+  once to each setup;
+- beacons saturated: closed loop, the most each setup stores.
+The first two repeat ROUNDS times, the order of the setups reversed each round so a drift of
+the machine's load favours none; the figures compared are the medians over the rounds.
 A Celery worker runs beside gunicorn, as deployed: it moves the queued beacons into PostgreSQL
 (exhibits.analytics.buffer) on the same cores while the phases run, so its cost is measured too.
 Each beacon is a phone's batch of 1-3 events, from one of many client addresses (X-Forwarded-For
@@ -49,8 +50,8 @@ PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/6
 
 @pytest.fixture
 def beacon_server(request, monkeypatch, tmp_path):
-    """The page server of test_bench_site, the beacon pool beside it, and a Celery worker (it
-    stores the queued beacons): yields (page port, beacon pool port, museum, worker)."""
+    """The page server of test_bench_site, the beacon pools beside it, and a Celery worker (it
+    stores the queued beacons): yields (page port, {setup: port}, beacon pool pid, museum, worker)."""
     from exhibits.analytics.buffer import FLUSH_TASK
     from guide_site.celery import app
     from tests.worker import Worker, purge_queue, wait_for
@@ -64,19 +65,25 @@ def beacon_server(request, monkeypatch, tmp_path):
         app.send_task(FLUSH_TASK)
         wait_for(lambda: FLUSHED.search(worker.log()), 120, "the worker's first task")
         port, museum = request.getfixturevalue("server")
-        pool_port = free_port()
-        env = server_env(BEACON_BIND=f"127.0.0.1:{pool_port}", GUNICORN_ACCESSLOG="", GUNICORN_LOGLEVEL="warning")
-        with gunicorn(["-c", "deploy/gunicorn_beacons.conf.py", "guide_site.wsgi:application"], pool_port, env) as pool:
-            yield port, pool_port, pool.pid, museum, worker
+        pool_port, niced_port = free_port(), free_port()
+        with beacon_pool(pool_port, tmp_path) as pool, beacon_pool(niced_port, tmp_path, BEACON_SCHED="normal"):
+            yield port, {"pool": pool_port, "niced": niced_port, "single": port}, pool.pid, museum, worker
     finally:
         worker.kill()
 
 
-def niceness(pid: int) -> set[int]:
-    """The niceness of every thread of ``pid`` and of its children (/proc/*/stat, field 19)."""
+def beacon_pool(port: int, tmp_path, **env: str):
+    """A beacon pool as deployed (deploy/gunicorn_beacons.conf.py) on ``port``."""
+    env = server_env(BEACON_BIND=f"127.0.0.1:{port}", BEACON_CONTROL_SOCKET=str(tmp_path / f"beacons-{port}.ctl"),
+                     GUNICORN_ACCESSLOG="", GUNICORN_LOGLEVEL="warning", **env)
+    return gunicorn(["-c", "deploy/gunicorn_beacons.conf.py", "guide_site.wsgi:application"], port, env)
+
+
+def priorities(pid: int) -> set[tuple[int, int]]:
+    """(niceness, scheduling policy) of every thread of ``pid`` and its children (/proc/*/stat, fields 19, 41)."""
     pids = [pid, *map(int, open(f"/proc/{pid}/task/{pid}/children").read().split())]
     stats = [open(f"/proc/{p}/task/{t}/stat").read() for p in pids for t in os.listdir(f"/proc/{p}/task")]
-    return {int(stat.rsplit(")", 1)[1].split()[16]) for stat in stats}
+    return {(int(f[16]), int(f[38])) for f in (stat.rsplit(")", 1)[1].split() for stat in stats)}
 
 
 class Beacons:
@@ -183,25 +190,25 @@ def test_bench_beacon(beacon_server):
     from exhibits.models import ListeningEvent
     from tests.worker import wait_for
 
-    port, pool_port, pool_pid, museum, worker = beacon_server
+    port, setups, pool_pid, museum, worker = beacon_server
     page_jobs = [f"/e/{e.code}/" for e in museum.published]
     asyncio.run(warm_up(port, [["page", path, "", 200, None] for path in page_jobs]))
     beacons = Beacons(museum.ready.code, museum.rendition.pk)
-    for target in (port, pool_port):  # warm the beacon path of both
+    for target in setups.values():  # warm the beacon path of each
         asyncio.run(phase(port, page_jobs[:1], beacons, 50.0, with_pages=False, beacon_port=target))
 
     print(f"\n[beacon] gunicorn as in test_bench_site; pages paced {PAGE_RATE:.0f}/s on {PAGE_CONNECTIONS} connections,"
-          f" beacons on {BEACON_CONNECTIONS}; {PHASE_S:.0f} s per phase, {ROUNDS} rounds; beacon pool niceness"
-          f" {sorted(niceness(pool_pid))}; load average {os.getloadavg()[0]:.2f}")
-    setups = {"pool": pool_port, "single": port}  # where the beacons go: the beacon pool, or the page server
-    names = {"pool": "beacon pool (niced, own port)", "single": "single pool (beacons to the page server)"}
+          f" beacons on {BEACON_CONNECTIONS}; {PHASE_S:.0f} s per phase, {ROUNDS} rounds;"
+          f" load average {os.getloadavg()[0]:.2f}")
+    names = {"pool": "beacon pool (SCHED_IDLE + nice 10, as deployed)", "niced": "niced pool (BEACON_SCHED=normal, nice 10)",
+             "single": "single pool (beacons to the page server)"}
     outs, alone_p99 = [], []
     mixed_p99, paced = {k: [] for k in setups}, {k: [] for k in setups}
     for n in range(ROUNDS):
         alone = asyncio.run(phase(port, page_jobs, None, None))
         alone_p99.append(line(f"{n + 1}: pages alone", "page", alone)[1])
         outs.append(alone)
-        for setup in (list(setups) if n % 2 else list(setups)[::-1]):
+        for setup in (list(setups)[::-1] if n % 2 else list(setups)):
             mixed = asyncio.run(phase(port, page_jobs, beacons, BEACON_RATE, beacon_port=setups[setup]))
             mixed_p99[setup].append(line(f"{n + 1}: pages + beacons {BEACON_RATE:.0f}/s -> {setup}", "page", mixed)[1])
             paced[setup].append(line(f"{n + 1}: pages + beacons {BEACON_RATE:.0f}/s -> {setup}", "beacon", mixed)[0])
@@ -211,12 +218,12 @@ def test_bench_beacon(beacon_server):
         out = asyncio.run(phase(port, page_jobs, beacons, None, with_pages=False, beacon_port=target))
         saturated[setup] = line(f"beacons saturated -> {setup}", "beacon", out)[0]
         outs.append(out)
-    for setup in ("single", "pool"):
+    for setup in ("single", "niced", "pool"):
         summary(names[setup], alone_p99, mixed_p99[setup], paced[setup], saturated[setup])
     print(f"[beacon] load average {os.getloadavg()[0]:.2f} (1 min) after the phases")
     for out in outs:
         assert not out["errors"], out["errors"][:5]
-    assert niceness(pool_pid) == {10}, "the beacon pool runs niced (deploy/gunicorn_beacons.conf.py)"
+    assert priorities(pool_pid) == {(10, os.SCHED_IDLE)}, "the beacon pool's priority (deploy/gunicorn_beacons.conf.py)"
     flush()  # the tail below the flush threshold; a flush still running in the worker finishes by itself
     wait_for(lambda: ListeningEvent.objects.count() >= beacons.events, 60, "the queued beacons to be stored")
     assert ListeningEvent.objects.count() == beacons.events  # every accepted event stored exactly once
