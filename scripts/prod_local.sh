@@ -69,7 +69,7 @@ trap 'stop_all; exit 0' INT TERM
 pids+=($!)
 # Listening beacons at a lower CPU priority, for a proxy in front that routes POST /listen here
 # as deploy/nginx/guide.conf does; without one, the main pool above serves /listen itself.
-# Started from this shell like the rest: niceness only orders processes of one session (autogroup).
+# Started from this shell like the rest: CPU priorities only order processes of one session (autogroup).
 if [ "$BEACON_PORT" != 0 ]; then
   "$BIN/gunicorn" -c deploy/gunicorn_beacons.conf.py --bind "127.0.0.1:$BEACON_PORT" guide_site.wsgi &
   pids+=($!)
