@@ -64,7 +64,7 @@ def lower_priority(niceness: int, idle: bool) -> tuple[int, str]:
     moment a normal one wakes up, while a niced thread runs on to the end of its slice with a
     page's request waiting behind it. Measured (tests/bench/test_bench_beacon.py, 500 beacons/s
     beside 250 pages/s, four runs on a shared machine): page p99 +190 to +420 % at niceness 10,
-    -5 to +273 % idle (the same run lower in each), beacons to the page server +1900 % and more.
+    -5 to +273 % idle (lower than niceness 10 in every run), beacons to the page server +1900 % and more.
     The niceness stays as well: it is what counts where the policy is not available (not
     Linux, or a seccomp profile that refuses it) and what ps and top show.
 
