@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # make prod-local: the production stack without Docker, against local PostgreSQL and Redis.
-# gunicorn (deploy/gunicorn.conf.py) + two Celery worker processes + beat, PRODUCTION settings.
+# gunicorn (deploy/gunicorn.conf.py) + the beacon pool (deploy/gunicorn_beacons.conf.py) + two Celery
+# worker processes + beat, PRODUCTION settings.
 # Ctrl-C (or SIGTERM to this script) stops everything; if any process dies, all are stopped.
 #
 # Environment (defaults in brackets): DATABASE_URL [postgres://postgres@127.0.0.1:5432/guide_prod],
 # CELERY_BROKER_URL [redis://127.0.0.1:6379/1], PORT [8000], CELERY_WORKERS [2],
+# BEACON_PORT [PORT + 1; 0: no beacon pool], BEACON_NICE [10],
 # VAR_DIR [var/prod-local], MEDIA_ROOT [$VAR_DIR/media], SECRET_KEY [generated once into $VAR_DIR].
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
 export SECURE_SSL_REDIRECT=${SECURE_SSL_REDIRECT:-0}
 PORT=${PORT:-8000}
 CELERY_WORKERS=${CELERY_WORKERS:-2}
+BEACON_PORT=${BEACON_PORT:-$((PORT + 1))}
 mkdir -p "$VAR_DIR" "$MEDIA_ROOT"
 
 if [ -z "${SECRET_KEY:-}" ]; then
@@ -64,6 +67,13 @@ trap 'stop_all; exit 0' INT TERM
 
 "$BIN/gunicorn" -c deploy/gunicorn.conf.py --bind "127.0.0.1:$PORT" guide_site.wsgi &
 pids+=($!)
+# Listening beacons at a lower CPU priority, for a proxy in front that routes POST /listen here
+# as deploy/nginx/guide.conf does; without one, the main pool above serves /listen itself.
+# Started from this shell like the rest: CPU priorities only order processes of one session (autogroup).
+if [ "$BEACON_PORT" != 0 ]; then
+  "$BIN/gunicorn" -c deploy/gunicorn_beacons.conf.py --bind "127.0.0.1:$BEACON_PORT" guide_site.wsgi &
+  pids+=($!)
+fi
 for i in $(seq 1 "$CELERY_WORKERS"); do
   "$BIN/celery" -A guide_site worker -c 1 -n "prodlocal$i@%h" -l info --without-gossip --without-mingle &
   pids+=($!)
@@ -71,7 +81,9 @@ done
 "$BIN/celery" -A guide_site beat -l info -s "$VAR_DIR/celerybeat-schedule" &
 pids+=($!)
 
-echo "prod-local: http://127.0.0.1:$PORT/  (gunicorn + $CELERY_WORKERS workers + beat; pids ${pids[*]}; Ctrl-C stops)"
+beacon_pool="no beacon pool"
+[ "$BEACON_PORT" != 0 ] && beacon_pool="beacon pool on 127.0.0.1:$BEACON_PORT"
+echo "prod-local: http://127.0.0.1:$PORT/  (gunicorn + $beacon_pool + $CELERY_WORKERS workers + beat; pids ${pids[*]}; Ctrl-C stops)"
 # Wait for the first child to exit: a stack missing a piece is not a running stack.
 set +e
 wait -n "${pids[@]}"

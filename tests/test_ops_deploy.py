@@ -58,8 +58,9 @@ def test_nginx_site_config_is_valid(tmp_path):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
                     "-keyout", str(certs / "privkey.pem"), "-out", str(certs / "fullchain.pem")], check=True, capture_output=True)
     site = (ROOT / "deploy/nginx/guide.conf").read_text()
-    # Only what differs outside docker: the upstream host name and the certificate folder.
-    site = site.replace("server web:8000;", "server 127.0.0.1:8000;").replace("/etc/nginx/certs", str(certs))
+    # Only what differs outside docker: the upstream host names and the certificate folder.
+    site = site.replace("server web:8000", "server 127.0.0.1:8000").replace("server beacons:8000", "server 127.0.0.1:8001")
+    site = site.replace("/etc/nginx/certs", str(certs))
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"

@@ -1,6 +1,6 @@
 """`make prod-local` boots for real from a clean checkout (no var/, no collected static files):
-gunicorn + two Celery workers + beat with PRODUCTION settings, on a free port and its own
-database; the admin serves its static files, it renders speech through the API, and it shuts
+gunicorn, the beacon pool, two Celery workers and beat with PRODUCTION settings, on free ports and
+its own database; the admin serves its static files, it renders speech through the API, and it shuts
 down cleanly. The README's manual deployment lists the same steps in the same order."""
 from __future__ import annotations
 
@@ -74,6 +74,7 @@ def prod_env(tmp_path):
         DATABASE_URL=f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{name}",
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         PORT=str(free_port()),
+        BEACON_PORT=str(free_port()),  # not the script's PORT + 1: that one may be taken
         SECRET_KEY=secrets.token_urlsafe(50),
         WEB_CONCURRENCY="2",
         ZHTTS_THREADS="1",
@@ -103,6 +104,9 @@ def test_prod_local_serves_speech_and_stops_cleanly(prod_env, tmp_path):
         assert status == 200, page[-2000:]  # a missing manifest entry is a 500 here
         css = re.search(rb'href="(/static/admin/css/[^"]+)"', page).group(1).decode()
         assert http("GET", base + css)[0] == 200
+        # The beacon pool beside it (a proxy would route POST /listen there): its fast path judges.
+        beacon_pool = f"http://127.0.0.1:{prod_env['BEACON_PORT']}/listen"
+        assert wait_for(lambda: _answer_or_none("POST", beacon_pool, {"bad": "beacon"}), 60, what="the beacon pool") == 400
         manage = subprocess.run(
             [PYTHON, "manage.py", "create_api_key", "prod-local test"], cwd=checkout, capture_output=True, text=True, timeout=60,
             env={**prod_env, "PRODUCTION": "1", "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "guide_site.settings"},
@@ -142,6 +146,13 @@ def test_prod_local_serves_speech_and_stops_cleanly(prod_env, tmp_path):
                 os.killpg(stack.pid, signal.SIGKILL)
     assert not leftover, "every process of the stack exits on SIGTERM"
     assert "prod-local: http://127.0.0.1:" in log.read_text()
+
+
+def _answer_or_none(method: str, url: str, body: dict) -> int | None:
+    try:
+        return http(method, url, body, {"User-Agent": "Mozilla/5.0 (iPhone)"}, timeout=5)[0]
+    except OSError:
+        return None
 
 
 def _group_alive(pgid: int) -> bool:

@@ -1,11 +1,22 @@
 """Listening beacons under load (issue #18): ``POST /listen`` next to the visitor pages, on the
 gunicorn setup of test_bench_site (same server fixture, same keep-alive load generator).
 
+As deployed, beacons go to the beacon pool: a second gunicorn from deploy/gunicorn_beacons.conf.py
+on its own port, which lowers its CPU priority at start (scheduling policy SCHED_IDLE, niceness
+10), beside the page server. nginx routes ``location = /listen`` there and everything else to the
+pages' pool; here the load generator does the routing, sending the beacons straight to the pool's
+port. The same run also sends them to the page server, as a deployment without the beacon pool
+would (its WSGI fast path serves them there), and to a second pool with BEACON_SCHED=normal
+(niceness alone), so the three setups are compared on the same machine load.
+
 Phases (each PHASE_S seconds, latency measured from when a request was due, as there; the
 clock starts once each of the phase's connections is open and answered once, see Window):
 - pages alone: exhibit pages paced at PAGE_RATE req/s: the page p99 to compare against;
-- pages + beacons: the same pages and, on their own connections, beacons paced at BEACON_RATE;
-- beacons saturated: closed loop, the most the server stores.
+- pages + beacons: the same pages and, on their own connections, beacons paced at BEACON_RATE,
+  once to each setup;
+- beacons saturated: closed loop, the most each setup stores.
+The first two repeat ROUNDS times, the order of the setups reversed each round so a drift of
+the machine's load favours none; the figures compared are the medians over the rounds.
 A Celery worker runs beside gunicorn, as deployed: it moves the queued beacons into PostgreSQL
 (exhibits.analytics.buffer) on the same cores while the phases run, so its cost is measured too.
 Each beacon is a phone's batch of 1-3 events, from one of many client addresses (X-Forwarded-For
@@ -20,29 +31,32 @@ import itertools
 import json
 import os
 import re
+import statistics
 import time
 
 import pytest
 
 from tests.test_listening import fresh_counters  # noqa: F401  (autouse: an empty beacon queue)
-from tests.bench.test_bench_site import PHASE_S, Conn, percentile, server, warm_up  # noqa: F401  (server: fixture)
+from tests.bench.test_bench_site import PHASE_S, Conn, free_port, gunicorn, percentile, server, server_env, warm_up  # noqa: F401  (server: fixture)
 from tests.visitor_fixtures import *  # noqa: F401,F403
 
 PAGE_RATE = float(os.environ.get("BENCH_PAGE_RATE", "250"))
 BEACON_RATE = float(os.environ.get("BENCH_BEACON_RATE", "500"))
 PAGE_CONNECTIONS, BEACON_CONNECTIONS = 50, 100
+ROUNDS = int(os.environ.get("BENCH_BEACON_ROUNDS", "2"))
 FLUSHED = re.compile(r"flush_listening_buffer\[\S+\] succeeded in ([0-9.]+)s: (\d+)")  # the worker's log
 PHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 
 
 @pytest.fixture
 def beacon_server(request, monkeypatch, tmp_path):
-    """The server of test_bench_site and a Celery worker (it stores the queued beacons)."""
+    """The page server of test_bench_site, the beacon pools beside it, and a Celery worker (it
+    stores the queued beacons): yields (page port, {setup: port}, beacon pool pid, museum, worker)."""
     from exhibits.analytics.buffer import FLUSH_TASK
     from guide_site.celery import app
     from tests.worker import Worker, purge_queue, wait_for
 
-    monkeypatch.setenv("NUM_PROXIES", "1")  # read by the gunicorn process the server fixture starts
+    monkeypatch.setenv("NUM_PROXIES", "1")  # read by the gunicorn processes started below
     purge_queue()
     worker = Worker(tmp_path, concurrency=1).start()
     try:
@@ -50,9 +64,26 @@ def beacon_server(request, monkeypatch, tmp_path):
         # task answered means that is over and will not land in a measured phase.
         app.send_task(FLUSH_TASK)
         wait_for(lambda: FLUSHED.search(worker.log()), 120, "the worker's first task")
-        yield request.getfixturevalue("server"), worker
+        port, museum = request.getfixturevalue("server")
+        pool_port, niced_port = free_port(), free_port()
+        with beacon_pool(pool_port, tmp_path) as pool, beacon_pool(niced_port, tmp_path, BEACON_SCHED="normal"):
+            yield port, {"pool": pool_port, "niced": niced_port, "single": port}, pool.pid, museum, worker
     finally:
         worker.kill()
+
+
+def beacon_pool(port: int, tmp_path, **env: str):
+    """A beacon pool as deployed (deploy/gunicorn_beacons.conf.py) on ``port``."""
+    env = server_env(BEACON_BIND=f"127.0.0.1:{port}", BEACON_CONTROL_SOCKET=str(tmp_path / f"beacons-{port}.ctl"),
+                     GUNICORN_ACCESSLOG="", GUNICORN_LOGLEVEL="warning", **env)
+    return gunicorn(["-c", "deploy/gunicorn_beacons.conf.py", "guide_site.wsgi:application"], port, env)
+
+
+def priorities(pid: int) -> set[tuple[int, int]]:
+    """(niceness, scheduling policy) of every thread of ``pid`` and its children (/proc/*/stat, fields 19, 41)."""
+    pids = [pid, *map(int, open(f"/proc/{pid}/task/{pid}/children").read().split())]
+    stats = [open(f"/proc/{p}/task/{t}/stat").read() for p in pids for t in os.listdir(f"/proc/{p}/task")]
+    return {(int(f[16]), int(f[38])) for f in (stat.rsplit(")", 1)[1].split() for stat in stats)}
 
 
 class Beacons:
@@ -120,7 +151,9 @@ async def load(port: int, kind: str, make, connections: int, rate: float | None,
     await asyncio.gather(*(one(n) for n in range(connections)))
 
 
-async def phase(port: int, page_jobs, beacons: Beacons | None, beacon_rate: float | None, with_pages: bool = True) -> dict:
+async def phase(port: int, page_jobs, beacons: Beacons | None, beacon_rate: float | None, with_pages: bool = True,
+                beacon_port: int | None = None) -> dict:
+    """Pages to ``port``; beacons to ``beacon_port`` (the beacon pool), or to ``port`` as well."""
     out: dict = {}
     pages = itertools.cycle(page_jobs)
     window = Window(PAGE_CONNECTIONS * with_pages + BEACON_CONNECTIONS * (beacons is not None))
@@ -128,8 +161,8 @@ async def phase(port: int, page_jobs, beacons: Beacons | None, beacon_rate: floa
     if with_pages:
         runs.append(load(port, "page", lambda: ("GET", next(pages), "", b"", 200), PAGE_CONNECTIONS, PAGE_RATE, out, window))
     if beacons is not None:
-        runs.append(load(port, "beacon", lambda: ("POST", "/listen", *beacons.next(), 204), BEACON_CONNECTIONS,
-                         beacon_rate, out, window))
+        runs.append(load(beacon_port or port, "beacon", lambda: ("POST", "/listen", *beacons.next(), 204),
+                         BEACON_CONNECTIONS, beacon_rate, out, window))
     await asyncio.gather(*runs)
     out["elapsed"] = PHASE_S
     return out
@@ -138,8 +171,17 @@ async def phase(port: int, page_jobs, beacons: Beacons | None, beacon_rate: floa
 def line(name: str, kind: str, out: dict) -> tuple[float, float]:
     values = out.get(kind, [])
     rate, p99 = len(values) / out["elapsed"], percentile(values, 99)
-    print(f"[beacon] {name:22} {kind:6}: {rate:6.0f} req/s   p50 {percentile(values, 50):6.1f} ms   p99 {p99:6.1f} ms")
+    print(f"[beacon] {name:34} {kind:6}: {rate:6.0f} req/s   p50 {percentile(values, 50):6.1f} ms   p99 {p99:6.1f} ms")
     return rate, p99
+
+
+def summary(name: str, alone_p99: list[float], mixed_p99: list[float], paced: list[float], saturated: float) -> None:
+    """One line per setup: medians over the rounds, against the goal."""
+    alone, mixed, rate = statistics.median(alone_p99), statistics.median(mixed_p99), statistics.median(paced)
+    slowdown = mixed / alone - 1 if alone else float("nan")
+    met = rate >= 0.97 * BEACON_RATE and saturated >= 500 and slowdown <= 0.20
+    print(f"[beacon] {name}: page p99 {alone:.1f} -> {mixed:.1f} ms ({slowdown:+.0%}); beacons held {rate:.0f}/s paced,"
+          f" {saturated:.0f}/s saturated; goal >= 500/s and p99 +<= 20 %: {'met' if met else 'NOT met'}")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,30 +190,52 @@ def test_bench_beacon(beacon_server):
     from exhibits.models import ListeningEvent
     from tests.worker import wait_for
 
-    (port, museum), worker = beacon_server
+    port, setups, pool_pid, museum, worker = beacon_server
     page_jobs = [f"/e/{e.code}/" for e in museum.published]
     asyncio.run(warm_up(port, [["page", path, "", 200, None] for path in page_jobs]))
     beacons = Beacons(museum.ready.code, museum.rendition.pk)
-    asyncio.run(phase(port, page_jobs[:1], beacons, 50.0, with_pages=False))  # warm the beacon path too
+    for target in setups.values():  # warm the beacon path of each
+        asyncio.run(phase(port, page_jobs[:1], beacons, 50.0, with_pages=False, beacon_port=target))
 
     print(f"\n[beacon] gunicorn as in test_bench_site; pages paced {PAGE_RATE:.0f}/s on {PAGE_CONNECTIONS} connections,"
-          f" beacons on {BEACON_CONNECTIONS}; {PHASE_S:.0f} s per phase")
-    alone = asyncio.run(phase(port, page_jobs, None, None))
-    _, page_p99 = line("pages alone", "page", alone)
-    mixed = asyncio.run(phase(port, page_jobs, beacons, BEACON_RATE))
-    _, mixed_p99 = line(f"pages + beacons {BEACON_RATE:.0f}/s", "page", mixed)
-    mixed_rate, _ = line(f"pages + beacons {BEACON_RATE:.0f}/s", "beacon", mixed)
-    saturated = asyncio.run(phase(port, page_jobs, beacons, None, with_pages=False))
-    top_rate, _ = line("beacons saturated", "beacon", saturated)
-    slowdown = mixed_p99 / page_p99 - 1 if page_p99 else float("nan")
-    met = mixed_rate >= 0.97 * BEACON_RATE and top_rate >= 500 and slowdown <= 0.20
-    print(f"[beacon] page p99 {page_p99:.1f} -> {mixed_p99:.1f} ms ({slowdown:+.0%}); beacons held {mixed_rate:.0f}/s paced,"
-          f" {top_rate:.0f}/s saturated; goal >= 500/s and p99 +<= 20 %: {'met' if met else 'NOT met'}")
-    for out in (alone, mixed, saturated):
+          f" beacons on {BEACON_CONNECTIONS}; {PHASE_S:.0f} s per phase, {ROUNDS} rounds;"
+          f" load average {os.getloadavg()[0]:.2f}")
+    names = {"pool": "beacon pool (SCHED_IDLE + nice 10, as deployed)", "niced": "niced pool (BEACON_SCHED=normal, nice 10)",
+             "single": "single pool (beacons to the page server)"}
+    outs, alone_p99 = [], []
+    mixed_p99, paced = {k: [] for k in setups}, {k: [] for k in setups}
+    for n in range(ROUNDS):
+        alone = asyncio.run(phase(port, page_jobs, None, None))
+        alone_p99.append(line(f"{n + 1}: pages alone", "page", alone)[1])
+        outs.append(alone)
+        for setup in (list(setups)[::-1] if n % 2 else list(setups)):
+            mixed = asyncio.run(phase(port, page_jobs, beacons, BEACON_RATE, beacon_port=setups[setup]))
+            mixed_p99[setup].append(line(f"{n + 1}: pages + beacons {BEACON_RATE:.0f}/s -> {setup}", "page", mixed)[1])
+            paced[setup].append(line(f"{n + 1}: pages + beacons {BEACON_RATE:.0f}/s -> {setup}", "beacon", mixed)[0])
+            outs.append(mixed)
+    saturated = {}
+    for setup, target in setups.items():
+        out = asyncio.run(phase(port, page_jobs, beacons, None, with_pages=False, beacon_port=target))
+        saturated[setup] = line(f"beacons saturated -> {setup}", "beacon", out)[0]
+        outs.append(out)
+    for setup in ("single", "niced", "pool"):
+        summary(names[setup], alone_p99, mixed_p99[setup], paced[setup], saturated[setup])
+    print(f"[beacon] load average {os.getloadavg()[0]:.2f} (1 min) after the phases")
+    for out in outs:
         assert not out["errors"], out["errors"][:5]
+    assert priorities(pool_pid) == {(10, os.SCHED_IDLE)}, "the beacon pool's priority (deploy/gunicorn_beacons.conf.py)"
     flush()  # the tail below the flush threshold; a flush still running in the worker finishes by itself
     wait_for(lambda: ListeningEvent.objects.count() >= beacons.events, 60, "the queued beacons to be stored")
     assert ListeningEvent.objects.count() == beacons.events  # every accepted event stored exactly once
     flushes = FLUSHED.findall(worker.log())[1:]  # the first was the fixture's
     print(f"[beacon] the worker ran {len(flushes)} flushes, {sum(int(n) for _, n in flushes)} beacons,"
-          f" {sum(float(t) for t, _ in flushes):.1f} s in all")
+          f" {sum(float(t) for t, _ in flushes):.1f} s in all, {cpu_seconds(worker.pool_pids()):.1f} s of its CPU")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (/proc/*/stat, fields 14 and 15)."""
+    total = 0
+    for pid in pids:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,11 +54,9 @@ def database_url() -> str:
     return f"postgres://{auth}@{d['HOST'] or '127.0.0.1'}:{d['PORT'] or 5432}/{d['NAME']}"
 
 
-@pytest.fixture
-def server(museum):
-    assert connection.vendor == "postgresql", "the bench server shares the test database over TCP"
-    port = free_port()
-    env = dict(
+def server_env(**extra: str) -> dict:
+    """What a bench gunicorn reads: the test database and MEDIA_ROOT, production settings otherwise."""
+    return dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="guide_site.settings",
         DATABASE_URL=database_url(),
@@ -66,13 +65,17 @@ def server(museum):
         ALLOWED_HOSTS="127.0.0.1",
         DEBUG="0",
         LOG_LEVEL="WARNING",
+        **extra,
     )
-    cmd = [
-        sys.executable, "-m", "gunicorn", "guide_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread", "--workers", str(WORKERS), "--threads", str(THREADS),
-        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning",
-    ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+
+
+@contextmanager
+def gunicorn(args: list[str], port: int, env: dict):
+    """``python -m gunicorn *args`` until it listens on ``port``; stopped on exit. In the test's own
+    session (no setsid): with the kernel's autogroup scheduling, processes of different sessions
+    get equal CPU shares whatever their niceness, so two servers started here compete as the
+    processes of one host's service would."""
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", *args], cwd=ROOT, env=env)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -83,7 +86,7 @@ def server(museum):
                 break
             except OSError:
                 time.sleep(0.2)
-        yield port, museum
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -91,6 +94,19 @@ def server(museum):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def server(museum):
+    assert connection.vendor == "postgresql", "the bench server shares the test database over TCP"
+    port = free_port()
+    args = [
+        "guide_site.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread", "--workers", str(WORKERS), "--threads", str(THREADS),
+        "--keep-alive", "30", "--backlog", "512", "--log-level", "warning",
+    ]
+    with gunicorn(args, port, server_env()):
+        yield port, museum
 
 
 class Conn:
