@@ -36,6 +36,7 @@ import time
 
 import pytest
 
+from tests.test_beacon_pool import thread_priorities
 from tests.test_listening import fresh_counters  # noqa: F401  (autouse: an empty beacon queue)
 from tests.bench.test_bench_site import PHASE_S, Conn, free_port, gunicorn, percentile, server, server_env, warm_up  # noqa: F401  (server: fixture)
 from tests.visitor_fixtures import *  # noqa: F401,F403
@@ -77,13 +78,6 @@ def beacon_pool(port: int, tmp_path, **env: str):
     env = server_env(BEACON_BIND=f"127.0.0.1:{port}", BEACON_CONTROL_SOCKET=str(tmp_path / f"beacons-{port}.ctl"),
                      GUNICORN_ACCESSLOG="", GUNICORN_LOGLEVEL="warning", **env)
     return gunicorn(["-c", "deploy/gunicorn_beacons.conf.py", "guide_site.wsgi:application"], port, env)
-
-
-def priorities(pid: int) -> set[tuple[int, int]]:
-    """(niceness, scheduling policy) of every thread of ``pid`` and its children (/proc/*/stat, fields 19, 41)."""
-    pids = [pid, *map(int, open(f"/proc/{pid}/task/{pid}/children").read().split())]
-    stats = [open(f"/proc/{p}/task/{t}/stat").read() for p in pids for t in os.listdir(f"/proc/{p}/task")]
-    return {(int(f[16]), int(f[38])) for f in (stat.rsplit(")", 1)[1].split() for stat in stats)}
 
 
 class Beacons:
@@ -223,7 +217,7 @@ def test_bench_beacon(beacon_server):
     print(f"[beacon] load average {os.getloadavg()[0]:.2f} (1 min) after the phases")
     for out in outs:
         assert not out["errors"], out["errors"][:5]
-    assert priorities(pool_pid) == {(10, os.SCHED_IDLE)}, "the beacon pool's priority (deploy/gunicorn_beacons.conf.py)"
+    assert set(thread_priorities(pool_pid).values()) == {(10, os.SCHED_IDLE)}, "the beacon pool's priority (deploy/gunicorn_beacons.conf.py)"
     flush()  # the tail below the flush threshold; a flush still running in the worker finishes by itself
     wait_for(lambda: ListeningEvent.objects.count() >= beacons.events, 60, "the queued beacons to be stored")
     assert ListeningEvent.objects.count() == beacons.events  # every accepted event stored exactly once
