@@ -3,8 +3,8 @@
 nginx routes ``POST /listen`` (the exhibit pages' listening beacons, issue #18) to this pool and
 everything else to the main one (gunicorn.conf.py). It is the same application, with its WSGI
 fast path for beacons, run at a lower CPU priority: a beacon costs ~1 ms of CPU (mostly system
-calls), and 500/s of them at the pages' priority made the page p99 2.5-4 times what it is
-alone. Here the scheduler runs a page's request first whenever both want a core; beacons
+calls), and 500/s of them at the pages' priority made the page p99 2.5-8 times what it is
+alone on a quiet machine. Here the scheduler runs a page's request first whenever both want a core; beacons
 wait, and nobody waits for them (``navigator.sendBeacon`` never reads the answer). The price:
 while something else keeps every core busy (a bulk re-render on this host), beacons get next
 to no CPU, and one that waits longer than nginx's proxy_read_timeout (60 s) is lost;
@@ -64,7 +64,9 @@ def lower_priority(niceness: int, idle: bool) -> tuple[int, str]:
     moment a normal one wakes up, while a niced thread runs on to the end of its slice with a
     page's request waiting behind it. Measured (tests/bench/test_bench_beacon.py, 500 beacons/s
     beside 250 pages/s, four runs on a shared machine): page p99 +190 to +420 % at niceness 10,
-    -5 to +273 % idle (lower than niceness 10 in every run), beacons to the page server +1900 % and more.
+    -5 to +273 % idle (lower than niceness 10 in each of those four), beacons to the page server
+    +1900 % and more; on a quiet machine (load 1.1, one run) +41 % at niceness 10, +56 % idle,
+    +682 % to the page server: idle matters most when the cores are contended.
     The niceness stays as well: it is what counts where the policy is not available (not
     Linux, or a seccomp profile that refuses it) and what ps and top show.
 
