@@ -15,7 +15,9 @@ What the conversion changes, and why:
   with ``dilations`` (the convolution is VALID, after an explicit reflect padding, so the
   space-to-batch padding is only there to make the length divisible and is cropped again).
   Integer shape arithmetic is dropped: ONNX shapes are dynamic.
-- MIRROR_PAD -> Pad(mode=reflect); TensorFlow "SAME" transposed convolutions -> explicit pads.
+- MIRROR_PAD -> Pad(mode=reflect). TRANSPOSE_CONV -> its polyphase form (one Conv, the stride
+  phases interleaved into time, then the TensorFlow "SAME" crop): ORT's Conv kernels beat its
+  ConvTranspose.
 - The graph rounds its four sub-band signals to int8 (TANH -> QUANTIZE -> ... -> DEQUANTIZE,
   step 1/128) before the PQMF synthesis filter. ``keep_int8=True`` keeps that step as
   QuantizeLinear/DequantizeLinear (to reproduce LiteRT); ``False`` leaves it out (cleaner audio).
@@ -223,22 +225,43 @@ class _Converter:
         return Value(out, source.time_axis, source.dilation)
 
     def op_transpose_conv(self, op, inputs, out) -> Value:
+        """A strided transposed convolution as its polyphase form: one Conv whose stride x O
+        output channels are the stride phases, interleaved back into time, then cropped.
+
+        Output sample q*s + r of the full transposed convolution is sum_j x[q - j] w[j*s + r]:
+        for each phase r an ordinary J-tap convolution (J = ceil(K / s)) over the input at
+        its own rate. ORT runs Conv on its blocked-channel kernels and ConvTranspose as a GEMM
+        plus col2im: measured on the vocoder, the same products in ~8% less vocoder time.
+        Same sums in another order: largest difference from ConvTranspose ~2e-8."""
         source = self.value(inputs[2])
         options = self.options(op, tflite.TransposeConvOptions)
         self.check_no_activation(options, out)
         stride = options.StrideH() if source.time_axis == 1 else options.StrideW()
-        # tflite (O, KH, KW, I) -> ONNX ConvTranspose (I, O, 1, K)
-        kernel = self.kernel(inputs[1], source.time_axis).transpose(1, 0, 2, 3)
-        size = kernel.shape[-1]
-        # TensorFlow SAME: the output is input x stride; the full result is cropped by K - stride,
-        # the smaller half at the start.
-        total = max(size - stride, 0) if options.Padding() == SAME else 0
-        node_inputs = [source.name, self.add_constant(f"{out}_w", np.ascontiguousarray(kernel))]
+        kernel = self.kernel(inputs[1], source.time_axis)  # (O, I, 1, K)
+        outs, ins, _, size = kernel.shape
+        taps = -(-size // stride)
+        padded = np.zeros((outs, ins, taps * stride), np.float32)
+        padded[..., :size] = kernel[:, :, 0, :]
+        # phases[o, r, i, k] = w[o, i, (taps - 1 - k) * stride + r]: tap k reads x[q - (taps - 1 - k)]
+        phases = padded.reshape(outs, ins, taps, stride)[:, :, ::-1, :].transpose(0, 3, 1, 2)
+        node_inputs = [source.name, self.add_constant(f"{out}_w", np.ascontiguousarray(phases.reshape(outs * stride, ins, 1, taps)))]
         bias = self.constant(inputs[3]) if len(inputs) > 3 and inputs[3] >= 0 else None
         if bias is not None and bias.any():
-            node_inputs.append(self.add_constant(f"{out}_b", bias))
-        self.emit("ConvTranspose", node_inputs, out, strides=[1, stride], kernel_shape=[1, size],
-                  pads=[0, total // 2, 0, total - total // 2])
+            node_inputs.append(self.add_constant(f"{out}_b", np.repeat(bias.astype(np.float32), stride)))
+        # (N, O*s, 1, T + taps - 1) -> (N, O, 1, (T + taps - 1) * s): sample q*s + r of output o
+        phased = self.emit("Conv", node_inputs, f"{out}_phases", pads=[0, taps - 1, 0, taps - 1])
+        split = self.emit("Reshape", [phased, self.add_constant(f"{out}_split_shape", np.array([0, outs, stride, -1], np.int64))], f"{out}_split")
+        woven = self.emit("Transpose", [split], f"{out}_woven", perm=[0, 1, 3, 2])
+        full = self.emit("Reshape", [woven, self.add_constant(f"{out}_join_shape", np.array([0, outs, 1, -1], np.int64))], f"{out}_full")
+        # TensorFlow SAME: the output is input x stride, the full result cropped by K - stride
+        # (the smaller half at the start); VALID keeps all (T - 1) * s + K samples.
+        total = max(size - stride, 0) if options.Padding() == SAME else 0
+        start = total // 2
+        from_end = (taps - 1) * stride - (size - stride) + (total - start)  # samples past the last one kept
+        ends = -from_end if from_end else np.iinfo(np.int64).max
+        self.emit("Slice", [full, self.add_constant(f"{out}_starts", np.array([start], np.int64)),
+                            self.add_constant(f"{out}_ends", np.array([ends], np.int64)),
+                            self.add_constant(f"{out}_axes", np.array([3], np.int64))], out)
         return Value(out, source.time_axis)
 
     def op_add(self, op, inputs, out) -> Value:

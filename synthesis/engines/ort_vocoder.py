@@ -88,7 +88,9 @@ class OnnxVocoder:
     def load(cls, source: bytes, keep_int8: bool = False, workers: int = 2,
              cache_dir: Path | None = None) -> "OnnxVocoder":
         model = converted_vocoder(source, keep_int8, cache_dir)
-        return cls(model, workers, tag="onnx-int8" if keep_int8 else "onnx")
+        # The converter's version too: a graph that sums in another order is other audio, so
+        # unit caches made with the old graph must not be assembled with the new one.
+        return cls(model, workers, tag=f"{'onnx-int8' if keep_int8 else 'onnx'}-c{CONVERTER_VERSION}")
 
     def submit(self, mel: np.ndarray) -> Future:
         return self._threads.submit(self.run, mel)
