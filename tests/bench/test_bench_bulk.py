@@ -127,7 +127,7 @@ class BusySampler:
             tasks = list(Path(f"/proc/{pid}/task").iterdir())
             states = [(task / "stat").read_text().rsplit(")", 1)[1].split()[0] for task in tasks]
             children = any((task / "children").read_text().strip() for task in tasks)
-        except FileNotFoundError:  # exited between the listing and now
+        except (FileNotFoundError, ProcessLookupError):  # a thread or the process exited since the listing
             return
         self.seen[pid] += 1
         self.busy[pid] += "R" in states or children
