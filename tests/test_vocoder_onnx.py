@@ -200,3 +200,22 @@ def test_loading_the_voice_writes_nothing_to_tmp_and_sends_no_telemetry(tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
     assert sorted(p.name for p in scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("keep_int8", [False, True])
+def test_converted_vocoder_runs_no_transposed_convolution_and_no_stuffed_zeros(source, keep_int8):
+    """The three upsampling layers run as polyphase Convs and the PQMF synthesis filter at the
+    band rate (melgan_onnx); the int8-kept graph is the one compared with LiteRT above, so these
+    rewrites are what that comparison checks. Fails if a rewrite silently stops applying (as
+    when a SQUEEZE between two ops dropped what the fusion needs to know)."""
+    import onnx
+
+    graph = onnx.load_from_string(melgan_onnx.convert_melgan(source, keep_int8=keep_int8)).graph
+    kinds = [node.op_type for node in graph.node]
+    assert "ConvTranspose" not in kinds
+    pads = [node for node in graph.node if node.op_type == "Pad"]
+    assert pads and all(onnx.helper.get_attribute_value(node.attribute[0]) == b"reflect" for node in pads)
+    assert sum(node.name.endswith("_phases") for node in graph.node) == 4  # 3 upsamplings + the PQMF filter
+    assert kinds[-5:] == ["Conv", "Reshape", "Transpose", "Reshape", "Squeeze"]  # the filter, woven, squeezed
+    used = {name for node in graph.node for name in node.input}
+    assert all(tensor.name in used for tensor in graph.initializer)  # the fused-away upsampling left nothing behind

@@ -6,7 +6,7 @@ finds the converted graph in the model cache and needs only these names to find 
 Imports: nothing.
 """
 # Bump when melgan_onnx emits a different graph: it is part of the on-disk cache key.
-CONVERTER_VERSION = 2  # 2: transposed convolutions in polyphase form
+CONVERTER_VERSION = 3  # 2: transposed convolutions in polyphase form; 3: PQMF filter at the band rate
 INPUT_NAME = "mels"  # float32 (1, frames, 80), as the tflite model
 OUTPUT_NAME = "audio"  # float32 (1, frames * 300)
 
