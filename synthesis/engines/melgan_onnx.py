@@ -139,6 +139,14 @@ class _Converter:
         along_time = weights[:, :, 0, :] if time_axis == 1 else weights[:, 0, :, :]
         return np.ascontiguousarray(along_time.transpose(0, 2, 1)[:, :, None, :])
 
+    def bias(self, inputs: list[int], index: int, out: str, repeat: int = 1) -> list[str]:
+        """[the op's bias constant, each value ``repeat`` times (once per stride phase)], or []
+        when the op has no bias input or it is all zeros."""
+        bias = self.constant(inputs[index]) if len(inputs) > index and inputs[index] >= 0 else None
+        if bias is None or not bias.any():
+            return []
+        return [self.add_constant(f"{out}_b", np.repeat(bias.astype(np.float32), repeat))]
+
     @staticmethod
     def check_no_activation(options, name: str) -> None:
         if options.FusedActivationFunction() != NO_ACTIVATION:
@@ -246,17 +254,14 @@ class _Converter:
                 options.DilationHFactor(), options.DilationWFactor()) != (VALID, 1, 1, 1, 1):
             raise ConversionError(f"{out}: only VALID, stride-1, undilated CONV_2D is supported")
         kernel = self.kernel(inputs[1], source.time_axis)
-        bias = self.constant(inputs[2]) if len(inputs) > 2 and inputs[2] >= 0 else None
         up = source.upsampled
         if up is not None and source.dilation == 1 and up.before + up.after == kernel.shape[-1] - 1:
-            return self._conv_of_upsampled(up, kernel, bias, out, source.time_axis)
-        node_inputs = [source.name, self.add_constant(f"{out}_w", kernel)]
-        if bias is not None and bias.any():
-            node_inputs.append(self.add_constant(f"{out}_b", bias))
+            return self._conv_of_upsampled(up, kernel, inputs, out, source.time_axis)
+        node_inputs = [source.name, self.add_constant(f"{out}_w", kernel), *self.bias(inputs, 2, out)]
         self.emit("Conv", node_inputs, out, dilations=[1, source.dilation])
         return Value(out, source.time_axis, source.dilation)
 
-    def _conv_of_upsampled(self, up: Upsampled, kernel: np.ndarray, bias, out: str, time_axis: int) -> Value:
+    def _conv_of_upsampled(self, up: Upsampled, kernel: np.ndarray, inputs: list[int], out: str, time_axis: int) -> Value:
         """Conv(zero-padded upsampling of x) as one Conv over x at its own rate, one output
         channel per stride phase, woven into time: the PQMF synthesis filter (63 taps at 24 kHz
         over a 4x zero-stuffed signal) then multiplies no stuffed zeros. Measured: that Conv was
@@ -276,9 +281,8 @@ class _Converter:
             for m in range(taps):
                 j, k = divmod(r + m - up.before, stride)
                 fused[:, r, :, j - low] += h[:, :, m] @ u[:, :, k]
-        node_inputs = [up.source, self.add_constant(f"{out}_w", fused.reshape(outs * stride, ins, 1, -1).astype(np.float32))]
-        if bias is not None and bias.any():
-            node_inputs.append(self.add_constant(f"{out}_b", np.repeat(bias.astype(np.float32), stride)))
+        node_inputs = [up.source, self.add_constant(f"{out}_w", fused.reshape(outs * stride, ins, 1, -1).astype(np.float32)),
+                       *self.bias(inputs, 2, out, stride)]
         phased = self.emit("Conv", node_inputs, f"{out}_phases", pads=[0, -low, 0, high])
         return Value(self._weave(phased, outs, stride, out), time_axis)
 
@@ -308,10 +312,8 @@ class _Converter:
         padded[..., :size] = kernel[:, :, 0, :]
         # phases[o, r, i, k] = w[o, i, (taps - 1 - k) * stride + r]: tap k reads x[q - (taps - 1 - k)]
         phases = padded.reshape(outs, ins, taps, stride)[:, :, ::-1, :].transpose(0, 3, 1, 2)
-        node_inputs = [source.name, self.add_constant(f"{out}_w", np.ascontiguousarray(phases.reshape(outs * stride, ins, 1, taps)))]
-        bias = self.constant(inputs[3]) if len(inputs) > 3 and inputs[3] >= 0 else None
-        if bias is not None and bias.any():
-            node_inputs.append(self.add_constant(f"{out}_b", np.repeat(bias.astype(np.float32), stride)))
+        biases = self.bias(inputs, 3, out, stride)
+        node_inputs = [source.name, self.add_constant(f"{out}_w", np.ascontiguousarray(phases.reshape(outs * stride, ins, 1, taps))), *biases]
         # (N, O*s, 1, T + taps - 1) -> (N, O, 1, (T + taps - 1) * s): sample q*s + r of output o
         phased = self.emit("Conv", node_inputs, f"{out}_phases", pads=[0, taps - 1, 0, taps - 1])
         full = self._weave(phased, outs, stride, f"{out}_full")
@@ -324,7 +326,7 @@ class _Converter:
         self.emit("Slice", [full, self.add_constant(f"{out}_starts", np.array([start], np.int64)),
                             self.add_constant(f"{out}_ends", np.array([ends], np.int64)),
                             self.add_constant(f"{out}_axes", np.array([3], np.int64))], out)
-        pure = size == stride and total == 0 and len(node_inputs) == 2  # no overlap, no crop, no bias
+        pure = size == stride and total == 0 and not biases  # no overlap, no crop, no bias
         return Value(out, source.time_axis, upsampled=Upsampled(source.name, kernel[:, :, 0, :]) if pure else None)
 
     def op_add(self, op, inputs, out) -> Value:
