@@ -48,7 +48,11 @@ def distinct_narration(chars: int) -> str:
     """A script of at least ``chars`` characters in which no sentence repeats (each carries its
     number), as in a real long narration: with repeats, the unit cache would say each repeated
     sentence once and the RTF would flatter the pipeline."""
-    return "".join(sentence.replace("。", f"，见{n:03d}号展柜。") for n, sentence in enumerate(narration(chars * 10 // 14)))
+    text, n = "", 0
+    while len(text) < chars:
+        text += SENTENCES[n % len(SENTENCES)].replace("。", f"，见{n:03d}号展柜。")
+        n += 1
+    return text
 
 
 def pct(values: list[float], p: float) -> float:
